@@ -1,0 +1,53 @@
+"""Arguments and helpers shared by several commands."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from ..errors import FlowlabError, NoLabRunning
+from ..model import TopologyOptions
+from ..rundir import RunDir, RunState, live_runs
+
+
+class NotRoot(FlowlabError):
+    exit_status = 1
+
+
+def require_root(command: str) -> None:
+    if os.geteuid() != 0:
+        raise NotRoot(f"'{command}' builds network namespaces and OVS bridges: run it as root "
+                      "(sudo .venv/bin/python -m orchestrator ...)")
+
+
+def add_topology_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("topology", metavar="TOPO",
+                        help="a registered topology name (see 'list') or a path to a .py file")
+    parser.add_argument("--no-vlan", action="store_true",
+                        help="flat access switch: every access port in one broadcast domain "
+                             "(the DHCP relay race set-up)")
+    parser.add_argument("--dhcp-server", choices=("dnsmasq", "isc"),
+                        help="DHCP server backend (default: the topology's choice)")
+
+
+def topology_options(args: argparse.Namespace) -> TopologyOptions:
+    return TopologyOptions(vlans=not args.no_vlan, dhcp_server=args.dhcp_server)
+
+
+def add_run_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--run", metavar="ID",
+                        help="the run to act on, when several labs are up (see 'down --list')")
+
+
+def find_live_run(run_id: str | None) -> tuple[RunDir, RunState]:
+    """The lab that is up: the one named, or the only one."""
+    runs = live_runs()
+    if run_id:
+        runs = [(r, s) for r, s in runs if s.run_id == run_id or s.topology == run_id]
+    if not runs:
+        raise NoLabRunning("no lab is up" + (f" matching '{run_id}'" if run_id else "")
+                           + ": start one with 'up TOPO'")
+    if len(runs) > 1:
+        ids = ", ".join(s.run_id for _r, s in runs)
+        raise NoLabRunning(f"several labs are up ({ids}): choose one with --run ID")
+    return runs[0]

@@ -1,0 +1,26 @@
+"""``list``: the topologies flowlab knows, with a line on each."""
+
+from __future__ import annotations
+
+from .. import registry
+from . import output
+
+NAME = "list"
+HELP = "list the registered topologies"
+DESCRIPTION = ("List the registered topologies with a one-line description. Any other "
+               "topology can be run by giving the path of its .py file instead of a name.")
+
+
+def configure(parser):
+    parser.add_argument("--format", choices=("table", "json"), default="table")
+
+
+def run(args) -> int:
+    infos = registry.available()
+    if args.format == "json":
+        output.print_json([{"name": i.name, "description": i.description, "module": i.source}
+                           for i in infos])
+    else:
+        output.table("topologies", ["name", "description"],
+                     [[i.name, i.description] for i in infos])
+    return 0

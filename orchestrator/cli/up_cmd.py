@@ -1,0 +1,62 @@
+"""``up``: bring a lab up and keep it up until the user is done."""
+
+from __future__ import annotations
+
+import signal
+
+from .. import registry
+from ..lab import Lab, LabSettings
+from . import output
+from .common import add_topology_arguments, require_root, topology_options
+
+NAME = "up"
+HELP = "bring a topology up (Mininet CLI, or --no-cli to wait for a signal)"
+DESCRIPTION = ("Build the emulated network of TOPO and bring it up. By default opens "
+               "Mininet's CLI; leaving it tears the lab down. With --no-cli, prints a "
+               "summary of nodes, interfaces, VLANs and addresses and waits until SIGINT "
+               "(Ctrl-C) or SIGTERM (for example from 'down'), then tears down and exits 0. "
+               "While the lab is up, 'exec NODE -- CMD' runs commands in its nodes.")
+
+
+class Terminated(BaseException):
+    """SIGTERM, raised where the main thread is, so that teardown runs.
+
+    Not a KeyboardInterrupt: Mininet's CLI swallows those to stay open."""
+
+
+def _on_sigterm(_signum, _frame):
+    raise Terminated()
+
+
+def configure(parser):
+    add_topology_arguments(parser)
+    parser.add_argument("--no-cli", action="store_true",
+                        help="no Mininet CLI: print a summary and wait for SIGINT/SIGTERM")
+    parser.add_argument("--datapath", choices=("auto", "user", "kernel"), default=None,
+                        help="OVS datapath (default auto: kernel where the kernel has it)")
+
+
+def run(args) -> int:
+    require_root(NAME)
+    topo = registry.load(args.topology, topology_options(args))
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        with output.progress(f"bringing {topo.name} up") as report:
+            lab = Lab(topo, args.topology, LabSettings(datapath=args.datapath, progress=report))
+            lab.start()
+        try:
+            output.lab_summary(topo.name, lab.run.run_id, lab.summary())
+            if args.no_cli:
+                output.note(f"lab {lab.run.run_id} is up; Ctrl-C or 'down' tears it down")
+                while True:
+                    signal.pause()
+            else:
+                from mininet.cli import CLI
+                CLI(lab.net)
+        finally:
+            with output.progress(f"tearing {topo.name} down") as report:
+                lab.settings.progress = report
+                lab.stop()
+    except (KeyboardInterrupt, Terminated):
+        pass
+    return 0

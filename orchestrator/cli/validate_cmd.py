@@ -1,0 +1,36 @@
+"""``validate``: check a topology without touching the system."""
+
+from __future__ import annotations
+
+from .. import registry
+from ..validation import problems
+from . import output
+from .common import add_topology_arguments, topology_options
+
+NAME = "validate"
+HELP = "check a topology without creating anything"
+DESCRIPTION = ("Load a topology (name or path) and check the whole model: names, "
+               "interfaces, addresses, subnets, VLANs, routes, services. Needs no root and "
+               "creates nothing. Exit status 0 when valid, 2 when not.")
+
+
+def configure(parser):
+    add_topology_arguments(parser)
+    parser.add_argument("--format", choices=("text", "json"), default="text")
+
+
+def run(args) -> int:
+    topo = registry.load(args.topology, topology_options(args))
+    found = problems(topo)
+    if args.format == "json":
+        output.print_json({"topology": topo.name, "valid": not found,
+                           "problems": [{"node": p.node, "field": p.field, "message": p.message}
+                                        for p in found]})
+    else:
+        for problem in found:
+            output.error(str(problem))
+        if not found:
+            vlans = f", {len(topo.vlans)} VLANs" if topo.vlans else ""
+            output.out.print(f"{topo.name}: valid ({len(topo.nodes)} nodes, "
+                             f"{len(topo.links)} links{vlans})")
+    return 2 if found else 0

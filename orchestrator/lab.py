@@ -1,0 +1,193 @@
+"""A lab: one topology brought up as a live network, and brought down again.
+
+``with Lab(topo) as lab:`` validates the whole model before creating
+anything, builds and configures the network, and tears it down in all
+cases: on return, on an exception, on KeyboardInterrupt.  Teardown is
+shielded from a second Ctrl-C, stops what the run started by pid, and then
+sweeps by the run's marks (:mod:`orchestrator.cleanup`), so a partly built
+network is removed as surely as a complete one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import threading
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from mininet.log import setLogLevel
+from mininet.net import Mininet
+
+from . import capabilities, cleanup, netbuild, ovs
+from .binaries import require_all
+from .errors import LabError
+from .model import Interface, Port, Switch, Topology
+from .nodes import FlowlabHost, marked_env
+from .rundir import UP, RunDir, RunState
+from .segments import link_subnet
+from .validation import validate
+
+NEEDED = ("mnexec", "ovs-vsctl", "ip", "ethtool", "iptables", "sysctl", "mount", "bash")
+
+
+@dataclass
+class LabSettings:
+    """How to run a lab, as opposed to what it is (that is the topology)."""
+
+    datapath: str | None = None          # auto (kernel where it exists), user, kernel
+    runs_base: Path | None = None        # default: $FLOWLAB_RUNS or /var/tmp/flowlab/runs
+    progress: Callable[[str], None] = field(default=lambda message: None)
+
+
+@contextlib.contextmanager
+def signals_deferred():
+    """Hold SIGINT and SIGTERM while tearing down, so an impatient second
+    Ctrl-C cannot leave half a network behind; they are re-raised after."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received = []
+    previous = {sig: signal.signal(sig, lambda s, _f: received.append(s))
+                for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if received:
+            signal.raise_signal(received[0])
+
+
+class Lab:
+    def __init__(self, topo: Topology, spec: str | None = None,
+                 settings: LabSettings | None = None):
+        self.topo = topo
+        self.spec = spec or topo.name
+        self.settings = settings or LabSettings()
+        self.net: Mininet | None = None
+        self.run: RunDir | None = None
+        self.state: RunState | None = None
+        self.datapath: str | None = None
+
+    # -- context manager --------------------------------------------------------
+    def __enter__(self) -> "Lab":
+        self.start()
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.stop()
+
+    # -- lifecycle ------------------------------------------------------------------
+    def start(self) -> "Lab":
+        progress = self.settings.progress
+        validate(self.topo)
+        require_all(*NEEDED)
+        ovs.ensure_running()
+        setLogLevel("error")
+        self.datapath = capabilities.datapath(self.settings.datapath)
+        self.run = RunDir.create(self.topo.name, self.settings.runs_base)
+        self.state = RunState(
+            run_id=self.run.run_id, topology=self.topo.name, spec=self.spec,
+            options=asdict(self.topo.options), owner_pid=os.getpid(),
+            roles={n.name: n.role for n in self.topo.nodes},
+            bridges=[s.name for s in self.topo.switches()],
+            root_links=netbuild.root_side_ports(self.topo))
+        self.run.save(self.state)
+        try:
+            progress(f"creating {len(self.topo.nodes)} nodes and {len(self.topo.links)} links "
+                     f"({self.datapath} datapath)")
+            self.net = netbuild.create(self.topo, self.run.run_id, self.datapath)
+            self.net.build()
+            self.state.nodes = {n.name: n.pid for n in self.net.hosts + self.net.switches}
+            self.run.save(self.state)
+            progress("configuring switch ports")
+            netbuild.configure_root(self.topo, self.run, self.datapath)
+            progress("starting switches")
+            self.net.start()
+            progress("configuring hosts and routers")
+            netbuild.configure_nodes(self.topo, self.net, self.run, self.datapath)
+            self.state.status = UP
+            self.run.save(self.state)
+            progress("lab is up")
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        """Tear everything down; safe to call more than once."""
+        if self.run is None or self.state is None:
+            return
+        with signals_deferred():
+            self.settings.progress("tearing down")
+            if self.net is not None:
+                net, self.net = self.net, None
+                try:
+                    net.stop()
+                except Exception as exc:   # the sweep below still removes it all
+                    self.settings.progress(f"mininet stop failed ({exc}); sweeping")
+            cleanup.clean_run(self.run, self.state)
+
+    # -- working in the lab -------------------------------------------------------------
+    def node(self, name: str) -> FlowlabHost:
+        if self.net is None:
+            raise LabError("the lab is not up")
+        try:
+            return self.net.get(name)
+        except KeyError:
+            raise LabError(f"no node '{name}' in {self.topo.name}") from None
+
+    def cmd(self, node: str, command: str) -> str:
+        """Run a shell command in a node's shell and return its output."""
+        return self.node(node).cmd(command)
+
+    def run_in(self, node: str, argv: list[str], timeout: float | None = 30,
+               **kwargs) -> subprocess.CompletedProcess:
+        """Run ``argv`` inside a node (its network and mount namespaces), with
+        its exit status and separate stdout/stderr, like ``subprocess.run``."""
+        return subprocess.run(exec_argv(self.node(node).pid, argv, self.run.run_id),
+                              capture_output=True, text=True, timeout=timeout, **kwargs)
+
+    def summary(self) -> list[dict]:
+        return summary_rows(self.topo, self.net)
+
+
+def exec_argv(node_pid: int, argv: list[str], run_id: str) -> list[str]:
+    """The command line that runs ``argv`` in the namespaces of a node shell."""
+    return ["mnexec", "-a", str(node_pid), "env", f"FLOWLAB_RUN={run_id}", *argv]
+
+
+def summary_rows(topo: Topology, net: Mininet | None = None) -> list[dict]:
+    """One row per host/router interface: what a user needs to find their way."""
+    rows = []
+    for link in topo.links:
+        for end in link.ends:
+            if not isinstance(end, Interface):
+                continue
+            other = link.other(end)
+            node = topo.find(end.node)
+            mac = end.mac
+            if net is not None:
+                mac = net.get(end.node).intf(end.name).mac or mac
+            address = netbuild.static_address(topo, end)
+            if isinstance(other, Port):
+                switch = topo.find(other.node)
+                flat = isinstance(switch, Switch) and not switch.vlans
+                vlan = ("-" if other.vlan is None else
+                        f"{other.vlan} (flat)" if flat else str(other.vlan))
+                peer = f"{other.node}:{other.name}"
+            else:
+                vlan, peer = "-", f"{other.node}:{other.name}"
+            subnet = link_subnet(topo, end) or (address.network if address else None)
+            rows.append({
+                "node": end.node, "role": node.role if node else "?",
+                "interface": end.name, "mac": mac or "",
+                "address": str(address) if address else "",
+                "dhcp": bool(end.dhcp), "vlan": vlan, "peer": peer,
+                "subnet": str(subnet) if subnet else "",
+            })
+    return rows

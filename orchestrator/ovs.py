@@ -1,0 +1,56 @@
+"""Open vSwitch as a machine service: make sure it runs before a lab needs it.
+
+The suite and ``up`` must work on a fresh machine where nobody started OVS
+by hand (CI starts with nothing running).  Where the kernel has no
+openvswitch module, ``ovs-ctl`` skips the modprobe and the userspace
+datapath still works.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+from .binaries import require, which
+from .errors import LabError
+
+
+def running() -> bool:
+    vsctl = which("ovs-vsctl")
+    if vsctl is None:
+        return False
+    return subprocess.run([vsctl, "--timeout=3", "show"], capture_output=True).returncode == 0
+
+
+def ensure_running() -> None:
+    """Start ovsdb-server and ovs-vswitchd with ``ovs-ctl`` unless they run."""
+    require("ovs-vsctl")
+    if running():
+        return
+    ctl = require("ovs-ctl")
+    result = subprocess.run([ctl, "start"], capture_output=True, text=True)
+    if not running():
+        raise LabError("Open vSwitch is not running and 'ovs-ctl start' did not start it:\n"
+                       + (result.stdout + result.stderr).strip())
+
+
+def vsctl(*args: str, check: bool = True) -> str:
+    result = subprocess.run([require("ovs-vsctl"), "--timeout=10", *args],
+                            capture_output=True, text=True)
+    if check and result.returncode != 0:
+        raise LabError(f"ovs-vsctl {' '.join(args)} failed: {result.stderr.strip()}")
+    return result.stdout
+
+
+def bridges_of_run(run_id: str | None = None) -> dict[str, str]:
+    """Bridges carrying our ``flowlab-run`` external id: name -> run id.
+    With ``run_id``, only that run's."""
+    if not running():
+        return {}
+    out = vsctl("--format=json", "--columns=name,external_ids", "list", "bridge", check=False)
+    found = {}
+    for name, (_map, pairs) in json.loads(out or '{"data": []}')["data"]:
+        owner = dict(pairs).get("flowlab-run")
+        if owner and (run_id is None or owner == run_id):
+            found[name] = owner
+    return found
