@@ -87,6 +87,7 @@ class Lab:
         validate(self.topo)
         require_all(*NEEDED)
         ovs.ensure_running()
+        self._refuse_clashes()
         setLogLevel("error")
         self.datapath = capabilities.datapath(self.settings.datapath)
         self.run = RunDir.create(self.topo.name, self.settings.runs_base)
@@ -117,6 +118,19 @@ class Lab:
             self.stop()
             raise
         return self
+
+    def _refuse_clashes(self) -> None:
+        """Switch ports and bridges live in the machine's namespace under the
+        topology's names: a second lab of the same topology, or leftovers of a
+        crashed run, would clash half-way through the build."""
+        taken = [name for name in netbuild.root_side_ports(self.topo)
+                 + [s.name for s in self.topo.switches()]
+                 if os.path.exists(f"/sys/class/net/{name}")]
+        taken += [b for b in ovs.vsctl("list-br").split() if self.topo.find(b)]
+        if taken:
+            raise LabError(f"{', '.join(sorted(set(taken)))} already exist on this machine: "
+                           "another lab of this topology is up ('down --list'), or a crashed "
+                           "run left them ('clean')")
 
     def stop(self) -> None:
         """Tear everything down; safe to call more than once."""
@@ -164,6 +178,7 @@ def exec_argv(node_pid: int, argv: list[str], run_id: str) -> list[str]:
 def summary_rows(topo: Topology, net: Mininet | None = None) -> list[dict]:
     """One row per host/router interface: what a user needs to find their way."""
     rows = []
+    order = {node.name: index for index, node in enumerate(topo.nodes)}
     for link in topo.links:
         for end in link.ends:
             if not isinstance(end, Interface):
@@ -190,4 +205,4 @@ def summary_rows(topo: Topology, net: Mininet | None = None) -> list[dict]:
                 "dhcp": bool(end.dhcp), "vlan": vlan, "peer": peer,
                 "subnet": str(subnet) if subnet else "",
             })
-    return rows
+    return sorted(rows, key=lambda row: (order.get(row["node"], 0), row["interface"]))

@@ -14,6 +14,7 @@ the shells themselves work in parallel.
 
 from __future__ import annotations
 
+import hashlib
 import shlex
 import subprocess
 from dataclasses import dataclass
@@ -59,9 +60,16 @@ def create(topo: Topology, run_id: str, datapath: str) -> Mininet:
     for link in topo.links:
         net.addLink(link.a.node, link.b.node, cls=MininetLink,
                     intfName1=link.a.name, intfName2=link.b.name,
-                    addr1=getattr(link.a, "mac", None) or net.randMac(),
-                    addr2=getattr(link.b, "mac", None) or net.randMac())
+                    addr1=getattr(link.a, "mac", None) or stable_mac(link.a.name),
+                    addr2=getattr(link.b, "mac", None) or stable_mac(link.b.name))
     return net
+
+
+def stable_mac(ifname: str) -> str:
+    """A locally administered MAC derived from the interface name, so that
+    the same topology has the same MACs in every run and captures compare."""
+    digest = hashlib.sha256(ifname.encode()).digest()
+    return ":".join(f"{b:02x}" for b in (0x02, *digest[:5]))
 
 
 def _tags_apply(topo: Topology, port: Port) -> bool:

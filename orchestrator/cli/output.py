@@ -15,8 +15,16 @@ from typing import Iterator
 from rich.console import Console
 from rich.table import Table
 
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+def _console(stderr: bool = False) -> Console:
+    """On a terminal rich sizes tables to it; in a pipe or a CI log a table
+    must not be cut to 80 columns, so it gets room."""
+    probe = Console(stderr=stderr)
+    return Console(stderr=stderr, highlight=False,
+                   width=None if probe.is_terminal else 200)
+
+
+out = _console()
+err = _console(stderr=True)
 
 
 def print_json(data) -> None:

@@ -52,6 +52,8 @@ def run(args) -> int:
                     signal.pause()
             else:
                 from mininet.cli import CLI
+                from mininet.log import setLogLevel
+                setLogLevel("output")   # the CLI prints through Mininet's log
                 CLI(lab.net)
         finally:
             with output.progress(f"tearing {topo.name} down") as report:

@@ -1,0 +1,91 @@
+"""Packet captures inside lab nodes: tcpdump started before the traffic,
+stopped and flushed after, one pcap per node and interface.
+
+tcpdump is started through ``mnexec -a`` in the node's namespaces, marked
+with the run id like every process of the run, and is known to be ready only
+once it says it is listening: starting traffic before that would lose the
+first packets, which are often the ones a check is about.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+from .binaries import require
+from .errors import LabError
+from .lab import Lab, exec_argv
+from .rundir import Process
+
+READY_TIMEOUT = 10.0
+STOP_TIMEOUT = 10.0
+
+
+class Capture:
+    """``with Capture(lab, "xiaoli", "xiaoli-eth0", "arp") as cap: ...``;
+    afterwards ``cap.path`` is a complete pcap file."""
+
+    def __init__(self, lab: Lab, node: str, interface: str, bpf: str = "",
+                 path: Path | None = None, snaplen: int = 0):
+        self.lab = lab
+        self.node = node
+        self.interface = interface
+        self.bpf = bpf
+        self.snaplen = snaplen
+        directory = lab.run.subdir("captures")
+        self.path = Path(path) if path else directory / f"{node}-{interface}.pcap"
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> "Capture":
+        tcpdump = require("tcpdump")
+        argv = [tcpdump, "-i", self.interface, "-U", "-n", "-s", str(self.snaplen),
+                "-w", str(self.path), "--immediate-mode"]
+        if self.bpf:
+            argv.append(self.bpf)
+        pid = self.lab.node(self.node).pid
+        self.proc = subprocess.Popen(exec_argv(pid, argv, self.lab.run.run_id),
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.lab.state.processes.append(Process(self.node, self.proc.pid, "tcpdump"))
+        self.lab.run.save(self.lab.state)
+        self._wait_listening()
+        return self
+
+    def _wait_listening(self) -> None:
+        deadline = time.monotonic() + READY_TIMEOUT
+        seen = b""
+        stream = self.proc.stderr
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([stream], [], [], 0.1)
+            if ready:
+                chunk = os.read(stream.fileno(), 4096)
+                if not chunk:
+                    break
+                seen += chunk
+                if b"listening on" in seen:
+                    return
+            elif self.proc.poll() is not None:
+                break
+        self.stop()
+        raise LabError(f"tcpdump on {self.node}:{self.interface} did not start: "
+                       f"{seen.decode(errors='replace').strip() or 'no output'}")
+
+    def stop(self) -> Path:
+        """Stop tcpdump with SIGINT so that it flushes and closes the file."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.path
+
+    def __enter__(self) -> "Capture":
+        return self.start()
+
+    def __exit__(self, *_exc) -> None:
+        self.stop()
