@@ -26,12 +26,12 @@ from . import capabilities, cleanup, netbuild, ovs
 from .binaries import require_all
 from .errors import LabError
 from .model import Interface, Port, Switch, Topology
-from .nodes import FlowlabHost, marked_env
+from .nodes import FlowlabHost
 from .rundir import UP, RunDir, RunState
 from .segments import link_subnet
 from .validation import validate
 
-NEEDED = ("mnexec", "ovs-vsctl", "ip", "ethtool", "iptables", "sysctl", "mount", "bash")
+NEEDED = ("mnexec", "ovs-vsctl", "ip", "ethtool", "iptables", "mount", "bash")
 
 
 @dataclass
@@ -105,8 +105,7 @@ class Lab:
             self.net.build()
             self.state.nodes = {n.name: n.pid for n in self.net.hosts + self.net.switches}
             self.run.save(self.state)
-            progress("configuring switch ports")
-            netbuild.configure_root(self.topo, self.run, self.datapath)
+            netbuild.disable_ipv6_on_switch_ports(self.topo)
             progress("starting switches")
             self.net.start()
             progress("configuring hosts and routers")

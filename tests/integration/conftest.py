@@ -4,7 +4,6 @@ the machine exactly as it found it."""
 from __future__ import annotations
 
 import hashlib
-import os
 import subprocess
 from pathlib import Path
 
