@@ -1,0 +1,47 @@
+# flowlab: one-command set-up, demo and tests. Run as root (sudo make ...):
+# Mininet and Open vSwitch need it. Every target but `clean` runs .ci/setup first,
+# which is idempotent and takes about a second when nothing is to do.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON      := .venv/bin/python
+PYTEST_ARGS ?=
+DEMO        ?= enterprise
+
+.PHONY: help setup demo test unit bench clean lint
+
+help:
+	@echo "make setup   install packages, start Open vSwitch, create .venv (.ci/setup)"
+	@echo "make demo    run the main demo: python -m orchestrator demo $(DEMO)"
+	@echo "make test    all tests (PYTEST_ARGS='...' passes options to pytest)"
+	@echo "make unit    unit tests only (tests/unit)"
+	@echo "make bench   bring-up benchmark (bench/bringup.py)"
+	@echo "make clean   remove leftovers of crashed runs (python -m orchestrator clean)"
+	@echo "make lint    byte-compile every Python file (syntax check)"
+
+setup:
+	@bash .ci/setup
+
+demo: setup
+	$(PYTHON) -m orchestrator demo $(DEMO)
+
+# pytest exits 5 when it collected no tests: a failure here, said plainly.
+test: setup
+	@rc=0; $(PYTHON) -m pytest -q $(PYTEST_ARGS) || rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests (exit 5): failing" >&2; fi; \
+	exit $$rc
+
+unit: setup
+	@rc=0; $(PYTHON) -m pytest -q tests/unit $(PYTEST_ARGS) || rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "make unit: pytest collected no tests (exit 5): failing" >&2; fi; \
+	exit $$rc
+
+bench: setup
+	$(PYTHON) bench/bringup.py
+
+clean:
+	@if [ ! -x $(PYTHON) ]; then echo "make clean: no .venv yet; run 'make setup' first" >&2; exit 1; fi
+	$(PYTHON) -m orchestrator clean
+
+lint: setup
+	$(PYTHON) -m compileall -q $(wildcard orchestrator topologies services tests bench)
