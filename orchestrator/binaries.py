@@ -26,7 +26,6 @@ PACKAGES: dict[str, str] = {
     "dhcrelay": "isc-dhcp-relay",
     "dhclient": "isc-dhcp-client",
     "udhcpc": "udhcpc",
-    "dhcpcd": "dhcpcd-base",
     "tcpdump": "tcpdump",
     "tshark": "tshark",
     "mergecap": "wireshark-common",
@@ -35,6 +34,8 @@ PACKAGES: dict[str, str] = {
     "unbound": "unbound",
     "dnsperf": "dnsperf",
     "ping": "iputils-ping",
+    "arping": "iputils-arping",
+    "unshare": "util-linux",
     "sysctl": "procps",
     "mount": "mount",
 }

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from .binaries import require
 from .errors import LabError
-from .lab import Lab, exec_argv
+from .lab import Lab
 from .rundir import Process
 
 READY_TIMEOUT = 10.0
@@ -46,11 +46,9 @@ class Capture:
                 "-w", str(self.path), "--immediate-mode"]
         if self.bpf:
             argv.append(self.bpf)
-        pid = self.lab.node(self.node).pid
-        self.proc = subprocess.Popen(exec_argv(pid, argv, self.lab.run.run_id),
+        self.proc = subprocess.Popen(self.lab.exec_argv(self.node, argv),
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        self.lab.state.processes.append(Process(self.node, self.proc.pid, "tcpdump"))
-        self.lab.run.save(self.lab.state)
+        self.lab.record(Process(self.node, self.proc.pid, "tcpdump"))
         self._wait_listening()
         return self
 

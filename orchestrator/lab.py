@@ -11,24 +11,29 @@ network is removed as surely as a complete one.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
 import threading
 from dataclasses import asdict, dataclass, field
+from ipaddress import IPv4Network
 from pathlib import Path
 from typing import Callable
 
 from mininet.log import setLogLevel
 from mininet.net import Mininet
 
+from services import plan
+
 from . import capabilities, cleanup, netbuild, ovs
 from .binaries import require_all
 from .errors import LabError
 from .model import Interface, Port, Switch, Topology
 from .nodes import FlowlabHost
-from .rundir import UP, RunDir, RunState
+from .rundir import UP, Process, RunDir, RunState
 from .segments import link_subnet
+from .supervisor import Supervisor
 from .validation import validate
 
 NEEDED = ("mnexec", "ovs-vsctl", "ip", "ethtool", "iptables", "mount", "bash")
@@ -40,6 +45,7 @@ class LabSettings:
 
     datapath: str | None = None          # auto (kernel where it exists), user, kernel
     runs_base: Path | None = None        # default: $FLOWLAB_RUNS or /var/tmp/flowlab/runs
+    services: bool = True                # False: network only, DHCP hosts take reservations
     progress: Callable[[str], None] = field(default=lambda message: None)
 
 
@@ -72,6 +78,7 @@ class Lab:
         self.run: RunDir | None = None
         self.state: RunState | None = None
         self.datapath: str | None = None
+        self.supervisor: Supervisor | None = None
 
     # -- context manager --------------------------------------------------------
     def __enter__(self) -> "Lab":
@@ -109,7 +116,11 @@ class Lab:
             progress("starting switches")
             self.net.start()
             progress("configuring hosts and routers")
-            netbuild.configure_nodes(self.topo, self.net, self.run, self.datapath)
+            netbuild.configure_nodes(self.topo, self.net, self.run, self.datapath,
+                                     dhcp=self.settings.services)
+            if self.settings.services:
+                self.supervisor = Supervisor(self, progress)
+                self.supervisor.start_all(plan.launches(self.topo, self.run.path))
             self.state.status = UP
             self.run.save(self.state)
             progress("lab is up")
@@ -137,6 +148,8 @@ class Lab:
             return
         with signals_deferred():
             self.settings.progress("tearing down")
+            if self.supervisor is not None:
+                self.supervisor.stop_all()
             if self.net is not None:
                 net, self.net = self.net, None
                 try:
@@ -158,15 +171,46 @@ class Lab:
         """Run a shell command in a node's shell and return its output."""
         return self.node(node).cmd(command)
 
+    def exec_argv(self, node: str, argv: list[str]) -> list[str]:
+        """The command line that runs ``argv`` inside ``node``, marked as ours."""
+        return exec_argv(self.node(node).pid, argv, self.run.run_id)
+
     def run_in(self, node: str, argv: list[str], timeout: float | None = 30,
                **kwargs) -> subprocess.CompletedProcess:
         """Run ``argv`` inside a node (its network and mount namespaces), with
         its exit status and separate stdout/stderr, like ``subprocess.run``."""
-        return subprocess.run(exec_argv(self.node(node).pid, argv, self.run.run_id),
-                              capture_output=True, text=True, timeout=timeout, **kwargs)
+        return subprocess.run(self.exec_argv(node, argv), capture_output=True, text=True,
+                              timeout=timeout, **kwargs)
+
+    def record(self, process: Process) -> None:
+        """Note a process the run started, so teardown and clean find it."""
+        self.state.processes.append(process)
+        self.run.save(self.state)
+
+    def leases(self) -> dict[tuple[str, str], dict]:
+        """The leases the DHCP clients hold: (node, interface) -> lease record."""
+        found = {}
+        for iface in self.topo.interfaces():
+            if iface.dhcp is None:
+                continue
+            record = plan.node_dir(self.run.path, iface.node) / "dhcp-client" / \
+                f"lease-{iface.name}.json"
+            try:
+                found[(iface.node, iface.name)] = json.loads(record.read_text())
+            except (OSError, ValueError):
+                continue
+        return found
 
     def summary(self) -> list[dict]:
-        return summary_rows(self.topo, self.net)
+        rows = summary_rows(self.topo, self.net, dhcp=self.settings.services)
+        leases = self.leases() if self.run else {}
+        for row in rows:
+            lease = leases.get((row["node"], row["interface"]))
+            if lease:
+                prefix = IPv4Network(f"0.0.0.0/{lease['mask']}").prefixlen
+                row["address"] = f"{lease['address']}/{prefix}"
+                row["lease"] = f"{lease['lease_time']} s from {lease['server']}"
+        return rows
 
 
 def exec_argv(node_pid: int, argv: list[str], run_id: str) -> list[str]:
@@ -174,7 +218,7 @@ def exec_argv(node_pid: int, argv: list[str], run_id: str) -> list[str]:
     return ["mnexec", "-a", str(node_pid), "env", f"FLOWLAB_RUN={run_id}", *argv]
 
 
-def summary_rows(topo: Topology, net: Mininet | None = None) -> list[dict]:
+def summary_rows(topo: Topology, net: Mininet | None = None, dhcp: bool = False) -> list[dict]:
     """One row per host/router interface: what a user needs to find their way."""
     rows = []
     order = {node.name: index for index, node in enumerate(topo.nodes)}
@@ -187,7 +231,7 @@ def summary_rows(topo: Topology, net: Mininet | None = None) -> list[dict]:
             mac = end.mac
             if net is not None:
                 mac = net.get(end.node).intf(end.name).mac or mac
-            address = netbuild.static_address(topo, end)
+            address = netbuild.static_address(topo, end, dhcp)
             if isinstance(other, Port):
                 switch = topo.find(other.node)
                 flat = isinstance(switch, Switch) and not switch.vlans

@@ -26,7 +26,7 @@ HOST = "host"
 ROUTER = "router"
 SWITCH = "switch"
 
-DHCP_CLIENTS = ("dhclient", "udhcpc", "dhcpcd")
+DHCP_CLIENTS = ("dhclient", "udhcpc")
 
 
 # -- parsing helpers: every one names the node and field it parses for --------

@@ -85,12 +85,13 @@ def root_side_ports(topo: Topology) -> list[str]:
 
 # -- rendering node configuration -----------------------------------------------
 
-def static_address(topo: Topology, iface: Interface) -> IPv4Interface | None:
-    """The address an interface is configured with when no DHCP client runs:
-    its static address, else its DHCP reservation with its subnet's prefix."""
+def static_address(topo: Topology, iface: Interface, dhcp: bool) -> IPv4Interface | None:
+    """The address the lab configures on an interface: its static address;
+    for a DHCP interface nothing when a DHCP client will run (``dhcp``),
+    else its reservation with its subnet's prefix."""
     if iface.address is not None:
         return iface.address
-    if iface.dhcp is not None and iface.dhcp.reserve is not None:
+    if not dhcp and iface.dhcp is not None and iface.dhcp.reserve is not None:
         subnet = link_subnet(topo, iface)
         if subnet is not None:
             return IPv4Interface(f"{iface.dhcp.reserve}/{subnet.prefixlen}")
@@ -117,9 +118,9 @@ def resolvers(topo: Topology, host: Host) -> list[str]:
     return []
 
 
-def hosts_file(topo: Topology, host: Host) -> str:
+def hosts_file(topo: Topology, host: Host, dhcp: bool) -> str:
     lines = ["127.0.0.1\tlocalhost", "::1\tlocalhost ip6-localhost ip6-loopback"]
-    own = [static_address(topo, i) for i in topo.interfaces(host.name)]
+    own = [static_address(topo, i, dhcp) for i in topo.interfaces(host.name)]
     own = [a for a in own if a is not None]
     if own:
         lines.append(f"{own[0].ip}\t{host.name}")
@@ -129,7 +130,15 @@ def hosts_file(topo: Topology, host: Host) -> str:
     return "\n".join(lines) + "\n"
 
 
-def resolv_conf(topo: Topology, host: Host) -> str:
+def resolv_conf(topo: Topology, host: Host, dhcp: bool) -> str:
+    """The node's own /etc/resolv.conf as the lab starts.  With DHCP clients
+    running, a PC's comes from its lease (or points at its local cache)."""
+    has_dhcp = any(i.dhcp for i in topo.interfaces(host.name))
+    if dhcp and any(s.kind == "dns-cache" for s in host.services):
+        return "# flowlab: the local DNS cache (dnsmasq); its upstream comes from DHCP\n" \
+               "nameserver 127.0.0.1\n"
+    if dhcp and has_dhcp:
+        return "# flowlab: written by the DHCP client when the lease is bound\n"
     servers = resolvers(topo, host)
     if not servers:
         return "# flowlab: no resolver configured for this node\n"
@@ -141,11 +150,11 @@ def sysctl_path(key: str) -> str:
     return "/proc/sys/" + key.replace(".", "/")
 
 
-def ip_batch(topo: Topology, host: Host) -> list[str]:
+def ip_batch(topo: Topology, host: Host, dhcp: bool) -> list[str]:
     """Addresses and routes of a node, as lines for one ``ip -batch``."""
     lines = []
     for iface in topo.interfaces(host.name):
-        address = static_address(topo, iface)
+        address = static_address(topo, iface, dhcp)
         if address is not None:
             lines.append(f"addr add {address} brd + dev {iface.name}")
     gateway = default_gateway(topo, host)
@@ -166,7 +175,7 @@ def etc_fstab(etc_dir: Path) -> str:
             f"{etc_dir / 'resolv.conf'} {resolv} none bind 0 0\n")
 
 
-def node_script(topo: Topology, host: Host, datapath: str, etc_dir: Path) -> str:
+def node_script(topo: Topology, host: Host, datapath: str, etc_dir: Path, dhcp: bool) -> str:
     """The shell script that configures ``host`` inside its namespaces.
 
     Sysctls are written with shell builtins and addresses and routes go
@@ -183,7 +192,7 @@ def node_script(topo: Topology, host: Host, datapath: str, etc_dir: Path) -> str
     if datapath == capabilities.USER:
         lines.append("# Userspace OVS does not complete partial checksums: compute them here.")
         lines += [f"step ethtool -K {q(i.name)} tx off rx off" for i in topo.interfaces(host.name)]
-    batch = ip_batch(topo, host)
+    batch = ip_batch(topo, host, dhcp)
     if batch:
         lines += ["step ip -batch - <<'IP'", *batch, "IP"]
     for iface in topo.interfaces(host.name):
@@ -231,18 +240,20 @@ def _raise_on(failures: list[NodeFailure]) -> None:
         raise LabError(f"{first.node}: '{first.command}' failed: {first.output}{more}")
 
 
-def configure_nodes(topo: Topology, net: Mininet, run: RunDir, datapath: str) -> None:
-    """Render and run every node's script, all nodes at once."""
+def configure_nodes(topo: Topology, net: Mininet, run: RunDir, datapath: str,
+                    dhcp: bool = False) -> None:
+    """Render and run every node's script, all nodes at once.  With ``dhcp``,
+    DHCP interfaces are left for their clients to configure."""
     for name in ("ethtool", "iptables", "mount", "ip"):
         require(name)
     started = []
     for host in topo.hosts():
         etc_dir = run.node_dir(host.name) / "etc"
         etc_dir.mkdir(exist_ok=True)
-        (etc_dir / "hosts").write_text(hosts_file(topo, host))
-        (etc_dir / "resolv.conf").write_text(resolv_conf(topo, host))
+        (etc_dir / "hosts").write_text(hosts_file(topo, host, dhcp))
+        (etc_dir / "resolv.conf").write_text(resolv_conf(topo, host, dhcp))
         script = run.node_dir(host.name) / "setup.sh"
-        script.write_text(node_script(topo, host, datapath, etc_dir))
+        script.write_text(node_script(topo, host, datapath, etc_dir, dhcp))
         node = net.get(host.name)
         node.sendCmd(f"bash {shlex.quote(str(script))}")
         started.append((host.name, node))

@@ -43,8 +43,10 @@ def captured_while(lab: Lab, points: list[tuple[str, str]], bpf: str, action) ->
 
 
 def broadcast_from_xiaoming(lab):
-    """xiaoming pings an address nobody has: its ARP request is a broadcast."""
+    """xiaoming ARPs for an address nobody has: the request is a broadcast.
+    (arping, not ping: which subnet xiaoming is on must not matter.)"""
     points = [("xiaomei", "xiaomei-eth0"), ("xiaoli", "xiaoli-eth0"), ("gw2", "gw2-eth0")]
-    pcaps = captured_while(lab, points, "arp", lambda: ping(lab, "xiaoming", "10.1.1.99"))
+    arping = ["arping", "-c", "1", "-w", "1", "-I", "xiaoming-eth0", "10.1.1.99"]
+    pcaps = captured_while(lab, points, "arp", lambda: lab.run_in("xiaoming", arping))
     mac = lab.node("xiaoming").intf("xiaoming-eth0").mac
     return {node: len(arp_requests(path, mac, "10.1.1.99")) for (node, _i), path in pcaps.items()}

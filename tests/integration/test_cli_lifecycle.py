@@ -31,22 +31,24 @@ def start_up(*args: str) -> subprocess.Popen:
 
 
 def wait_for(proc: subprocess.Popen, needle: str, timeout: float = UP_TIMEOUT) -> str:
-    """Read the process's stderr until a line contains ``needle``."""
-    seen = []
+    """Read the process's stderr until it contains ``needle``.  Raw reads of
+    the descriptor: a buffered readline would hide lines from select()."""
+    seen = b""
+    fd = proc.stderr.fileno()
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        ready, _, _ = select.select([proc.stderr], [], [], 0.2)
+        ready, _, _ = select.select([fd], [], [], 0.2)
         if ready:
-            line = proc.stderr.readline()
-            if not line:
+            chunk = os.read(fd, 4096)
+            if not chunk:
                 break
-            seen.append(line)
-            if needle in line:
-                return "".join(seen)
+            seen += chunk
+            if needle.encode() in seen:
+                return seen.decode(errors="replace")
         elif proc.poll() is not None:
             break
     proc.kill()
-    raise AssertionError(f"'{needle}' never came; stderr so far:\n{''.join(seen)}")
+    raise AssertionError(f"'{needle}' never came; stderr so far:\n{seen.decode(errors='replace')}")
 
 
 def test_up_exec_down(untouched_machine):

@@ -1,0 +1,169 @@
+"""Running daemons inside lab nodes: check, start, prove ready, stop by pid.
+
+A :class:`services.base.Launch` says what to run; the supervisor writes its
+files, runs its config's dry run inside the node, starts it (marked with the
+run id, output to its log in the run directory), and waits until it proves
+it is ready (a log line, a lease written) within its deadline.  A daemon
+that dies or stalls is reported with the last lines of its log.  Daemons
+start stage by stage, so a relay never starts before its server listens.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from services.base import FileAppears, Launch, LogLine
+
+from .binaries import require
+from .errors import LabError
+from .rundir import Process
+
+TAIL_LINES = 15
+POLL_SECONDS = 0.01
+STOP_GRACE = 3.0
+
+
+def tail(path: str, lines: int = TAIL_LINES) -> str:
+    try:
+        text = Path(path).read_text(errors="replace")
+    except OSError:
+        return "(no log)"
+    return "\n".join(text.splitlines()[-lines:]) or "(empty log)"
+
+
+@dataclass
+class Running:
+    launch: Launch
+    proc: subprocess.Popen
+    started: float
+    ready_after: float | None = None
+
+
+class Supervisor:
+    def __init__(self, lab, progress: Callable[[str], None] = lambda message: None):
+        self.lab = lab
+        self.progress = progress
+        self.running: dict[str, Running] = {}
+
+    # -- before anything starts ---------------------------------------------------
+    def prepare(self, launches: list[Launch]) -> None:
+        """Find every binary and check every config before starting anything:
+        a broken config or a missing package fails the bring-up at once."""
+        for launch in launches:
+            if launch.binary:
+                require(launch.binary)
+        for launch in launches:
+            for path, content in launch.files.items():
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+                Path(path).write_text(content)
+                if path in launch.executables:
+                    os.chmod(path, 0o755)
+        checks = [(launch, subprocess.Popen(self.lab.exec_argv(launch.node, launch.check),
+                                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                            text=True))
+                  for launch in launches if launch.check]
+        refused = []
+        for launch, proc in checks:        # all dry runs at once: they are independent
+            output, _ = proc.communicate()
+            if proc.returncode != 0:
+                refused.append(f"{launch.name}: its configuration was refused by "
+                               f"'{' '.join(launch.check)}':\n{output.strip()}")
+        if refused:
+            raise LabError("\n".join(refused))
+
+    # -- starting ---------------------------------------------------------------------
+    def start_all(self, launches: list[Launch]) -> None:
+        self.prepare(launches)
+        stages: dict[int, list[Launch]] = defaultdict(list)
+        for launch in launches:
+            stages[launch.stage].append(launch)
+        for stage in sorted(stages):
+            group = stages[stage]
+            self.progress("starting " + ", ".join(launch.name for launch in group))
+            for launch in group:
+                self.start(launch)
+            for launch in group:
+                self.wait_ready(self.running[launch.name])
+
+    def start(self, launch: Launch) -> Running:
+        if launch.name in self.running:
+            raise LabError(f"{launch.name} is already running")
+        argv = list(launch.argv)
+        argv[0] = require(argv[0]) if not os.path.isabs(argv[0]) else argv[0]
+        with open(launch.log, "ab") as log:
+            proc = subprocess.Popen(self.lab.exec_argv(launch.node, argv),
+                                    stdin=subprocess.DEVNULL, stdout=log,
+                                    stderr=subprocess.STDOUT, start_new_session=True)
+        running = Running(launch, proc, time.monotonic())
+        self.running[launch.name] = running
+        self.lab.record(Process(launch.node, proc.pid, launch.name))
+        return running
+
+    def wait_ready(self, running: Running) -> None:
+        launch = running.launch
+        deadline = running.started + launch.deadline
+        pattern = re.compile(launch.ready.pattern) if isinstance(launch.ready, LogLine) else None
+        while True:
+            if self._is_ready(launch, pattern):
+                running.ready_after = time.monotonic() - running.started
+                return
+            code = running.proc.poll()
+            if code is not None:
+                raise LabError(f"{launch.name} exited with status {code} before it was ready; "
+                               f"last lines of {launch.log}:\n{tail(launch.log)}")
+            if time.monotonic() > deadline:
+                raise LabError(f"{launch.name} was not ready within {launch.deadline:.0f} s "
+                               f"({self._waiting_for(launch)}); last lines of {launch.log}:\n"
+                               f"{tail(launch.log)}")
+            time.sleep(POLL_SECONDS)
+
+    @staticmethod
+    def _is_ready(launch: Launch, pattern: re.Pattern | None) -> bool:
+        if isinstance(launch.ready, FileAppears):
+            return os.path.exists(launch.ready.path)
+        try:
+            return bool(pattern.search(Path(launch.log).read_text(errors="replace")))
+        except OSError:
+            return False
+
+    @staticmethod
+    def _waiting_for(launch: Launch) -> str:
+        if isinstance(launch.ready, FileAppears):
+            return f"waiting for {launch.ready.path}"
+        return f"waiting for a log line matching {launch.ready.pattern!r}"
+
+    # -- stopping -----------------------------------------------------------------------
+    def stop(self, name: str) -> None:
+        running = self.running.pop(name, None)
+        if running is not None:
+            _terminate([running.proc])
+
+    def stop_all(self) -> None:
+        """Stop daemons in reverse start order: clients before servers."""
+        order = sorted(self.running.values(), key=lambda r: r.launch.stage, reverse=True)
+        _terminate([r.proc for r in order])
+        self.running.clear()
+
+
+def _terminate(procs: list[subprocess.Popen]) -> None:
+    for proc in procs:
+        if proc.poll() is None:
+            try:
+                proc.send_signal(signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+    deadline = time.monotonic() + STOP_GRACE
+    for proc in procs:
+        try:
+            proc.wait(max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

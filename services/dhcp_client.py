@@ -1,0 +1,90 @@
+"""DHCP clients in the PCs: ISC dhclient and BusyBox udhcpc.
+
+Each runs in the foreground for the life of the lab (so it renews), with
+its own config, lease and hook files in the run directory, and the hook
+script of ``templates/dhcp-client-hook.sh.j2``, which applies the lease
+inside the node only and records it.  The record appearing is the
+readiness: the lease is bound.
+"""
+
+from __future__ import annotations
+
+from orchestrator.model import Interface
+
+from .base import STAGE_CLIENTS, Context, Daemon, FileAppears, Launch, render
+
+# How long an ARP probe waits for a defender.  RFC 5227 waits 1-2 s; iputils
+# arping counts whole seconds, so dhclient's hook waits 1 s (one probe);
+# udhcpc -a takes milliseconds and waits 300 ms: an emulated LAN answers in
+# microseconds, so that proves as much.
+ARP_PROBE_COUNT = 1
+ARP_PROBE_WAIT = 1
+UDHCPC_ARP_WAIT_MS = 300
+
+
+class DhcpClient(Daemon):
+    stage = STAGE_CLIENTS
+    client = ""
+
+    def __init__(self, ctx: Context, iface: Interface, resolv_target: str):
+        super().__init__(ctx)
+        self.iface = iface
+        self.resolv_target = resolv_target
+
+    @property
+    def label(self) -> str:
+        return f"{self.name}@{self.ctx.host.name}:{self.iface.name}"
+
+    @property
+    def lease_record(self) -> str:
+        return self.ctx.path(f"lease-{self.iface.name}.json")
+
+    def hook(self, arp_probe: bool) -> tuple[str, str]:
+        path = self.ctx.path(f"{self.name}-hook-{self.iface.name}.sh")
+        return path, render("dhcp-client-hook.sh.j2", client=self.client, node=self.ctx.host.name,
+                            lease_record=self.lease_record, resolv_target=self.resolv_target,
+                            arp_probe=arp_probe, arp_probe_count=ARP_PROBE_COUNT,
+                            arp_probe_wait=ARP_PROBE_WAIT)
+
+
+class Dhclient(DhcpClient):
+    name = "dhclient"
+    binary = "dhclient"
+    client = "dhclient"
+
+    def launch(self) -> Launch:
+        ifname = self.iface.name
+        conf = self.ctx.path(f"dhclient-{ifname}.conf")
+        hook, script = self.hook(arp_probe=True)   # dhclient itself does not probe
+        return Launch(
+            name=self.label, node=self.ctx.host.name, binary=self.binary, stage=self.stage,
+            files={conf: render("dhclient.conf.j2", node=self.ctx.host.name, interface=ifname,
+                                initial_interval=1, backoff_cutoff=2, timeout=60, retry=1),
+                   hook: script},
+            executables=(hook,),
+            argv=["dhclient", "-4", "-d", "-v", "-cf", conf, "-sf", hook,
+                  "-lf", self.ctx.path(f"dhclient-{ifname}.leases"),
+                  "-pf", self.ctx.path(f"dhclient-{ifname}.pid"), ifname],
+            log=self.ctx.path(f"dhclient-{ifname}.log"),
+            ready=FileAppears(self.lease_record), deadline=30.0)
+
+
+class Udhcpc(DhcpClient):
+    name = "udhcpc"
+    binary = "udhcpc"
+    client = "udhcpc"
+
+    def launch(self) -> Launch:
+        ifname = self.iface.name
+        hook, script = self.hook(arp_probe=False)  # udhcpc -a probes by itself
+        return Launch(
+            name=self.label, node=self.ctx.host.name, binary=self.binary, stage=self.stage,
+            files={hook: script}, executables=(hook,),
+            argv=["udhcpc", "-f", "-i", ifname, "-s", hook,
+                  f"-a{UDHCPC_ARP_WAIT_MS}", "-x", f"hostname:{self.ctx.host.name}",
+                  "-t", "10", "-T", "1", "-A", "1"],
+            log=self.ctx.path(f"udhcpc-{ifname}.log"),
+            ready=FileAppears(self.lease_record), deadline=30.0)
+
+
+CLIENTS = {"dhclient": Dhclient, "udhcpc": Udhcpc}
