@@ -21,7 +21,7 @@ from dnslib import DNSHeader, DNSQuestion, DNSRecord
 
 from .endpoint import Endpoint
 from .records import rcode_name, type_name
-from .trace import Exchange, QueryTrace
+from .trace import QueryTrace
 
 
 class UpstreamError(Exception):

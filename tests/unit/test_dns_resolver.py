@@ -28,7 +28,7 @@ from services.dns.daemon import build_service
 from services.dns.querylog import QueryLog
 from services.dns.server import BindError, DNSService
 from services.dns.zone import Zone
-from topologies.internet import ROOT_HINTS, ZONES
+from topologies.internet import ZONES
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -51,7 +51,7 @@ TXT_COUNT = 40
 HIERARCHY = {
     ROOT: {zone: _loopback(lines) for zone, lines in ZONES["root"].items()},
     TLD: {"com.": _loopback(ZONES["tld"]["com."]) + [
-        f"example.com. 172800 IN NS ns1.example.com.",
+        "example.com. 172800 IN NS ns1.example.com.",
         f"ns1.example.com. 172800 IN A {EXAMPLE}",
         # glueless: its name server's address is only in example.com.
         "glueless.com. 172800 IN NS ns2.example.com.",
@@ -282,8 +282,8 @@ def test_cache_hit_counts_ttl_down_and_asks_no_one(start_resolver, hierarchy):
     assert str(third.rr[0].rdata) == "61.135.169.125"
     assert [q[0] for q in hierarchy.all_seen()] == ["brief.baidu.com."]
     lines = resolver.log()
-    assert [l["cache"] for l in lines] == ["miss", "hit", "miss", "hit"]
-    assert [l["upstream"] for l in lines] == ["3", "0", "1", "0"]
+    assert [entry["cache"] for entry in lines] == ["miss", "hit", "miss", "hit"]
+    assert [entry["upstream"] for entry in lines] == ["3", "0", "1", "0"]
     assert brief.rr[0].ttl == 1
     hierarchy.clear()
     again = resolver.ask("brief.baidu.com")              # expired: not served from cache
@@ -405,8 +405,8 @@ def test_upstream_timeout_is_servfail_every_time(start_resolver, blackhole, mode
         assert reply.header.rcode == RCODE.SERVFAIL and not reply.rr
         assert time.monotonic() - began >= 0.35           # two tries of 0.2 s were waited
     lines = resolver.log()
-    assert [l["rcode"] for l in lines] == ["SERVFAIL", "SERVFAIL"]
-    assert all(l["upstream"] == "2" and "TIMEOUT" in l["via"] for l in lines)
+    assert [entry["rcode"] for entry in lines] == ["SERVFAIL", "SERVFAIL"]
+    assert all(entry["upstream"] == "2" and "TIMEOUT" in entry["via"] for entry in lines)
 
 
 @pytest.mark.parametrize("mode", ["forward", "recursive"])
