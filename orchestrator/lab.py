@@ -11,7 +11,6 @@ network is removed as surely as a complete one.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import signal
 import subprocess
@@ -25,6 +24,7 @@ from mininet.log import setLogLevel
 from mininet.net import Mininet
 
 from services import plan
+from services.dhcp_client import DhcpClient
 
 from . import capabilities, cleanup, netbuild, ovs
 from .binaries import require_all
@@ -79,6 +79,7 @@ class Lab:
         self.state: RunState | None = None
         self.datapath: str | None = None
         self.supervisor: Supervisor | None = None
+        self.daemons: list = []
 
     # -- context manager --------------------------------------------------------
     def __enter__(self) -> "Lab":
@@ -119,8 +120,9 @@ class Lab:
             netbuild.configure_nodes(self.topo, self.net, self.run, self.datapath,
                                      dhcp=self.settings.services)
             if self.settings.services:
+                self.daemons = plan.daemons(self.topo, self.run.path)
                 self.supervisor = Supervisor(self, progress)
-                self.supervisor.start_all(plan.launches(self.topo, self.run.path))
+                self.supervisor.start_all([daemon.launch() for daemon in self.daemons])
             self.state.status = UP
             self.run.save(self.state)
             progress("lab is up")
@@ -187,19 +189,38 @@ class Lab:
         self.state.processes.append(process)
         self.run.save(self.state)
 
+    def dhcp_clients(self) -> list[DhcpClient]:
+        return [d for d in self.daemons if isinstance(d, DhcpClient)]
+
+    def dhcp_client(self, node: str) -> DhcpClient:
+        for client in self.dhcp_clients():
+            if client.ctx.host.name == node:
+                return client
+        raise LabError(f"{node} runs no DHCP client")
+
     def leases(self) -> dict[tuple[str, str], dict]:
         """The leases the DHCP clients hold: (node, interface) -> lease record."""
         found = {}
-        for iface in self.topo.interfaces():
-            if iface.dhcp is None:
-                continue
-            record = plan.node_dir(self.run.path, iface.node) / "dhcp-client" / \
-                f"lease-{iface.name}.json"
-            try:
-                found[(iface.node, iface.name)] = json.loads(record.read_text())
-            except (OSError, ValueError):
-                continue
+        for client in self.dhcp_clients():
+            record = client.lease()
+            if record is not None:
+                found[(client.ctx.host.name, client.iface.name)] = record
         return found
+
+    def restart_dhcp_client(self, node: str, fresh: bool = True) -> dict:
+        """Stop a PC's DHCP client and start it again; ``fresh`` forgets the
+        lease first (no lease file, no address, empty ARP cache), so the client
+        starts over with DISCOVER; otherwise it reboots with its lease
+        (INIT-REBOOT).  Returns the new lease record once bound."""
+        client = self.dhcp_client(node)
+        launch = client.launch()
+        self.supervisor.stop(launch.name)
+        client.forget(keep_lease_file=not fresh)
+        if fresh:
+            self.run_in(node, ["ip", "-4", "addr", "flush", "dev", client.iface.name])
+            self.run_in(node, ["ip", "neigh", "flush", "dev", client.iface.name])
+        self.supervisor.wait_ready(self.supervisor.start(launch))
+        return client.lease()
 
     def summary(self) -> list[dict]:
         rows = summary_rows(self.topo, self.net, dhcp=self.settings.services)
@@ -209,7 +230,7 @@ class Lab:
             if lease:
                 prefix = IPv4Network(f"0.0.0.0/{lease['mask']}").prefixlen
                 row["address"] = f"{lease['address']}/{prefix}"
-                row["lease"] = f"{lease['lease_time']} s from {lease['server']}"
+                row["lease"] = f"DHCP {lease['lease_time']} s from {lease['server']}"
         return rows
 
 

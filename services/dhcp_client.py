@@ -9,6 +9,9 @@ readiness: the lease is bound.
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 from orchestrator.model import Interface
 
 from .base import STAGE_CLIENTS, Context, Daemon, FileAppears, Launch, render
@@ -39,6 +42,25 @@ class DhcpClient(Daemon):
     def lease_record(self) -> str:
         return self.ctx.path(f"lease-{self.iface.name}.json")
 
+    @property
+    def lease_file(self) -> str:
+        """The client's own lease database (what INIT-REBOOT remembers)."""
+        return self.ctx.path(f"{self.name}-{self.iface.name}.leases")
+
+    def lease(self) -> dict | None:
+        """The lease the hook recorded, or None while unbound."""
+        try:
+            return json.loads(Path(self.lease_record).read_text())
+        except (OSError, ValueError):
+            return None
+
+    def forget(self, keep_lease_file: bool) -> None:
+        """Remove the recorded lease (and the client's database, unless kept),
+        so that readiness means a new lease."""
+        paths = [self.lease_record] + ([] if keep_lease_file else [self.lease_file])
+        for path in paths:
+            Path(path).unlink(missing_ok=True)
+
     def hook(self, arp_probe: bool) -> tuple[str, str]:
         path = self.ctx.path(f"{self.name}-hook-{self.iface.name}.sh")
         return path, render("dhcp-client-hook.sh.j2", client=self.client, node=self.ctx.host.name,
@@ -63,7 +85,7 @@ class Dhclient(DhcpClient):
                    hook: script},
             executables=(hook,),
             argv=["dhclient", "-4", "-d", "-v", "-cf", conf, "-sf", hook,
-                  "-lf", self.ctx.path(f"dhclient-{ifname}.leases"),
+                  "-lf", self.lease_file,
                   "-pf", self.ctx.path(f"dhclient-{ifname}.pid"), ifname],
             log=self.ctx.path(f"dhclient-{ifname}.log"),
             ready=FileAppears(self.lease_record), deadline=30.0)

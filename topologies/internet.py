@@ -49,6 +49,9 @@ ZONES = {
             "ns1.baidu.com. 86400 IN A 202.108.22.220",
             "www.baidu.com. 300 IN A 61.135.169.125",
             "news.baidu.com. 300 IN CNAME www.baidu.com.",
+            # An RRset too large for 512 bytes of UDP: answered with TC=1, so
+            # resolvers must retry over TCP.
+            *[f"many.baidu.com. 300 IN A 61.135.170.{i}" for i in range(1, 41)],
         ],
     },
 }

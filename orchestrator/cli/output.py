@@ -61,8 +61,10 @@ def table(title: str, columns: list[str], rows: list[list[str]]) -> None:
 
 
 def lab_summary(topology: str, run_id: str, rows: list[dict]) -> None:
-    columns = ["node", "role", "interface", "MAC", "address", "VLAN", "peer", "subnet"]
+    columns = ["node", "role", "interface", "MAC", "address", "lease", "VLAN", "peer", "subnet"]
     table(f"{topology} (run {run_id})", columns,
           [[r["node"], r["role"], r["interface"], r["mac"],
-            r["address"] or ("dhcp" if r["dhcp"] else "-"), r["vlan"], r["peer"], r["subnet"]]
+            r["address"] or ("dhcp" if r["dhcp"] else "-"),
+            r.get("lease") or ("static" if r["address"] else "-"),
+            r["vlan"], r["peer"], r["subnet"]]
            for r in rows])

@@ -57,12 +57,25 @@ def open_vswitch():
     ovs.ensure_running()
 
 
+def assert_unchanged(before: dict) -> None:
+    assert leftovers() == {}, "a run left processes or bridges behind"
+    after = machine_snapshot()
+    changed = {key: (before[key], after[key]) for key in before if before[key] != after[key]}
+    assert not changed, f"the machine changed: {changed}"
+
+
 @pytest.fixture
 def untouched_machine():
     """Fails the test if it left anything behind or changed the machine."""
     before = machine_snapshot()
     yield
-    assert leftovers() == {}, "a run left processes or bridges behind"
-    after = machine_snapshot()
-    changed = {key: (before[key], after[key]) for key in before if before[key] != after[key]}
-    assert not changed, f"the machine changed: {changed}"
+    assert_unchanged(before)
+
+
+@pytest.fixture(scope="module")
+def untouched_machine_module():
+    """The same for a module that keeps one lab up across its tests: request
+    it before the lab fixture, so that it checks after the lab is down."""
+    before = machine_snapshot()
+    yield
+    assert_unchanged(before)

@@ -63,7 +63,10 @@ def test_up_exec_down(untouched_machine):
     assert down.returncode == 0, down.stderr
     assert up.wait(30) == 0
     stdout = up.stdout.read()
-    assert "xiaoming-eth0" in stdout and "10.1.1.2/24" in stdout
+    # 'up' returned only once every PC held its lease: the summary shows them.
+    for pc, address in (("xiaoming", "10.1.1.2"), ("xiaomei", "10.1.1.3"), ("xiaoli", "10.1.2.2")):
+        row = next(line for line in stdout.splitlines() if f"{pc}-eth0" in line)
+        assert f"{address}/24" in row and "DHCP 3600 s from 10.10.10.10" in row
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
