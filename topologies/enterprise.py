@@ -85,3 +85,24 @@ def build(options: TopologyOptions = TopologyOptions()) -> Topology:
     edge.route("10.1.1.0/24", via="10.10.10.1").route("10.1.2.0/24", via="10.10.10.2")
     add_internet(topo, edge, customer_wan="203.0.113.2/24", isp_side="203.0.113.1/24")
     return topo
+
+
+def add_guests(topo: Topology, count: int, static: bool = False) -> list[str]:
+    """Add ``count`` extra PCs (g001, g002, ...) spread over VLAN 10 and 20,
+    with no reservation: they take addresses from the pools (or, with
+    ``static``, the same addresses configured by hand).  For load and the
+    bring-up benchmark; returns their names."""
+    names = []
+    for index in range(1, count + 1):
+        vlan, relay, octet = (10, "gw1", 1) if index % 2 else (20, "gw2", 2)
+        name = f"g{index:03d}"
+        pc = topo.host(name, description=f"extra PC in VLAN {vlan}",
+                       gateway=f"10.1.{octet}.1" if static else None)
+        mac = f"02:00:0b:{octet:02x}:{index // 256:02x}:{index % 256:02x}"
+        if static:
+            # Outside the pool, which validation would rightly refuse.
+            topo.link(pc, "access", vlan=vlan, mac=mac, ip=f"10.1.{octet}.{10 + index // 2}/24")
+        else:
+            topo.link(pc, "access", vlan=vlan, mac=mac, dhcp=Dhcp(server="srv", relay=relay))
+        names.append(name)
+    return names
