@@ -11,6 +11,7 @@ apart, one owner per module:
 - :mod:`.upstream` -- queries to other servers (UDP, TCP retry on truncation)
 - :mod:`.authoritative`, :mod:`.zone` -- the authoritative server and its zone data
 - :mod:`.server` -- UDP+TCP listening, FORMERR, truncation towards clients
+- :mod:`.fastpath` -- cache hits answered from kept wire data, without dnslib
 - :mod:`.querylog` -- one line per client query
 - :mod:`.config` -- TOML configs: templates, rendering, validation
 - :mod:`.daemon`, :mod:`.__main__` -- wiring and the command line

@@ -11,6 +11,13 @@ recursion where to start, and are never served to clients.
 dnslib's server runs each request in its own thread; one lock guards all of
 this, and nothing outside the lock ever touches the stored records (callers
 get copies).  The clock is injectable so tests can move time.
+
+The cache also keeps the *wire answers* of :mod:`services.dns.fastpath`:
+whole encoded replies built from cache hits, each tied to the cache keys its
+lookup consulted (found or not).  Any change to one of those keys (a store,
+an eviction, an expiry noticed, ``clear()``) drops the wire answers that
+depend on it, under the same lock, so a wire answer is only ever served
+while a full lookup would still give the same reply.
 """
 
 from __future__ import annotations
@@ -55,6 +62,14 @@ class DNSCache:
         self._lock = threading.Lock()
         self._max = max_entries
         self._clock = clock
+        # wire answers: question bytes -> answer, and cache key -> the
+        # question bytes of the wire answers that consulted it
+        self._wire: OrderedDict[bytes, object] = OrderedDict()
+        self._wire_deps: dict[tuple, set[bytes]] = {}
+
+    @property
+    def clock(self) -> Callable[[], float]:
+        return self._clock
 
     # -- storing -----------------------------------------------------------
     def put_rrset(self, records: list[RR]) -> None:
@@ -89,48 +104,62 @@ class DNSCache:
         self._store(("deleg", label(zone)), _Entry(self._clock() + ttl, nameservers=nameservers))
 
     # -- reading -----------------------------------------------------------
-    def get_rrset(self, name: object, rtype: int) -> list[RR] | None:
+    def get_rrset(self, name: object, rtype: int, consulted: list | None = None) -> list[RR] | None:
         """Copies of a cached RRset with TTLs set to the time remaining, or
-        ``None`` when absent or expired."""
+        ``None`` when absent or expired.
+
+        With ``consulted`` (a list), the key looked at and the entry found
+        (or ``None``) are appended to it.  Each copy carries the entry's
+        expiry time (on the cache's clock) in ``cached_until``: what a wire
+        answer needs to count its TTLs down."""
+        key = ("rr", label(name), rtype)
         with self._lock:
-            entry, remaining = self._live(("rr", label(name), rtype))
+            entry, remaining = self._live(key)
+            if consulted is not None:
+                consulted.append((key, entry))
             if entry is None:
                 return None
             result = []
             for rr in entry.records:
                 rr = copy.copy(rr)
                 rr.ttl = remaining
+                rr.cached_until = entry.expires
                 result.append(rr)
             return result
 
-    def get_negative(self, name: object, qtype: int) -> tuple[int, RR] | None:
+    def get_negative(self, name: object, qtype: int,
+                     consulted: list | None = None) -> tuple[int, RR] | None:
         """``(rcode, soa)`` of a cached negative answer for this name and
-        type (NXDOMAIN for the name wins), SOA TTL set to the time remaining."""
+        type (NXDOMAIN for the name wins), SOA TTL set to the time remaining.
+        ``consulted`` as for :meth:`get_rrset`."""
         name = label(name)
         with self._lock:
             for key in (("nx", name), ("nodata", name, qtype)):
                 entry, remaining = self._live(key)
+                if consulted is not None:
+                    consulted.append((key, entry))
                 if entry is not None:
                     soa = copy.copy(entry.soa)
                     soa.ttl = remaining
+                    soa.cached_until = entry.expires
                     return entry.rcode, soa
         return None
 
-    def lookup(self, name: object, qtype: int) -> Outcome | None:
+    def lookup(self, name: object, qtype: int, consulted: list | None = None) -> Outcome | None:
         """What the cache knows about one name and type, in the terms the
         recursion uses: the RRset, a negative answer, a CNAME to follow, or
-        ``None`` (ask upstream)."""
+        ``None`` (ask upstream).  ``consulted`` as for :meth:`get_rrset`."""
         name = label(name)
-        records = self.get_rrset(name, qtype)
+        records = self.get_rrset(name, qtype, consulted)
         if records:
             return Outcome(Kind.ANSWER, answer=records, final=name)
-        negative = self.get_negative(name, qtype)
+        negative = self.get_negative(name, qtype, consulted)
         if negative is not None:
             rcode, soa = negative
             kind = Kind.NXDOMAIN if rcode == RCODE.NXDOMAIN else Kind.NODATA
             return Outcome(kind, authority=[soa], final=name)
         if qtype != QTYPE.CNAME:
-            cname = self.get_rrset(name, QTYPE.CNAME)
+            cname = self.get_rrset(name, QTYPE.CNAME, consulted)
             if cname:
                 return Outcome(Kind.CNAME, answer=cname[:1], final=cname[0].rdata.label)
         return None
@@ -154,6 +183,76 @@ class DNSCache:
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self._wire.clear()
+            self._wire_deps.clear()
+
+    # -- wire answers (see services.dns.fastpath) ----------------------------
+    def put_wire(self, question: bytes, answer, consulted: list) -> bool:
+        """Keep ``answer`` (a :class:`~services.dns.fastpath.WireAnswer`)
+        for the question bytes ``question``, valid while every key in
+        ``consulted`` still holds the entry the lookup found there (or still
+        nothing).  Refused (``False``) when one changed meanwhile, or when
+        the cache keeps nothing (``max_entries = 0``)."""
+        if self._max <= 0:
+            return False
+        with self._lock:
+            for key, entry in consulted:
+                if self._entries.get(key) is not entry:
+                    return False
+            found = [(key, entry) for key, entry in consulted if entry is not None]
+            if not found:
+                return False
+            answer.expires = min(entry.expires for _, entry in found)
+            answer.touch = tuple(key for key, _ in found)        # in the order a lookup reads them
+            answer.depends = tuple(dict.fromkeys(key for key, _ in consulted))
+            if question in self._wire:
+                self._drop_wire(question)
+            self._wire[question] = answer
+            for key in answer.depends:
+                self._wire_deps.setdefault(key, set()).add(question)
+            while len(self._wire) > self._max:
+                self._drop_wire(next(iter(self._wire)))
+            return True
+
+    def get_wire(self, question: bytes):
+        """``(answer, now)`` for the question bytes, or ``None`` when there
+        is none or one of its records has expired (a full lookup then
+        notices the expiry).  Marks the entries the full lookup would have
+        read as recently used, as that lookup would."""
+        with self._lock:
+            answer = self._wire.get(question)
+            if answer is None:
+                return None
+            now = self._clock()
+            if now >= answer.expires:
+                return None
+            entries = self._entries
+            for key in answer.touch:
+                entries.move_to_end(key)
+            return answer, now
+
+    @property
+    def wire_answers(self) -> int:
+        with self._lock:
+            return len(self._wire)
+
+    def _drop_wire(self, question: bytes) -> None:
+        answer = self._wire.pop(question, None)
+        if answer is None:
+            return
+        for key in answer.depends:
+            questions = self._wire_deps.get(key)
+            if questions is not None:
+                questions.discard(question)
+                if not questions:
+                    del self._wire_deps[key]
+
+    def _changed(self, key) -> None:
+        """``key`` was stored, replaced or removed: its wire answers go."""
+        questions = self._wire_deps.get(key)
+        if questions:
+            for question in list(questions):
+                self._drop_wire(question)
 
     # -- internals (call with the lock held, except _store) ----------------
     def _live(self, key) -> tuple[_Entry | None, int]:
@@ -163,6 +262,7 @@ class DNSCache:
         left = entry.expires - self._clock()
         if left <= 0:
             del self._entries[key]
+            self._changed(key)
             return None, 0
         self._entries.move_to_end(key)
         return entry, max(0, math.floor(left))
@@ -171,9 +271,12 @@ class DNSCache:
         with self._lock:
             self._entries[key] = entry
             self._entries.move_to_end(key)
+            self._changed(key)
             if len(self._entries) > self._max:
                 now = self._clock()
                 for old in [k for k, e in self._entries.items() if e.expires <= now]:
                     del self._entries[old]
+                    self._changed(old)
                 while len(self._entries) > self._max:
-                    self._entries.popitem(last=False)
+                    old, _ = self._entries.popitem(last=False)
+                    self._changed(old)

@@ -17,6 +17,11 @@ via=198.41.0.4:53/udp:www.baidu.com./A:REFERRAL,... reason=-
 ``cache`` is ``hit`` (answered with no upstream query), ``miss``,
 ``partial`` (part of a CNAME chain came from the cache), ``none`` (nothing
 asked of either) or ``-`` (an authoritative server has no cache).
+
+Cache hits answered by the fast path (:mod:`services.dns.fastpath`) get the
+same line as the full path would write; the UDP loop hands a burst of them
+to :meth:`QueryLog.log_answered`, one write for the burst.  The file is
+line-buffered: every line is in it before the reply it describes is sent.
 """
 
 from __future__ import annotations
@@ -28,14 +33,32 @@ from typing import TextIO
 from .records import rcode_name, type_name
 
 
+_second: tuple[int, str] = (-1, "")        # the last second formatted, and its text
+
+
 def _timestamp() -> str:
+    """UTC, milliseconds: ``2025-11-21T08:40:01.234Z`` (the date and time
+    part is formatted once a second)."""
+    global _second
     now = time.time()
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now % 1 * 1000):03d}Z"
+    second, text = _second
+    if int(now) != second:
+        text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now))
+        _second = (int(now), text)
+    return text + f".{int(now % 1 * 1000):03d}Z"
+
+
+def client_text(address) -> str:
+    host, port = address[:2]
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 def _client(handler) -> str:
-    host, port = handler.client_address[:2]
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    return client_text(handler.client_address)
+
+
+# the fields of a query line that vary between queries with the same answer
+PER_QUERY_FIELDS = ("client", "proto", "id")
 
 
 def _clean(text: str) -> str:
@@ -74,8 +97,43 @@ class QueryLog:
             if self.stream is not None:
                 self.stream.write(line)
 
+    # -- the fast path (services.dns.fastpath) ------------------------------------
+    @property
+    def writing(self) -> bool:
+        """Whether query lines go anywhere (else only the counters count)."""
+        return self.stream is not None
+
+    @staticmethod
+    def line_tail(fields: dict) -> str:
+        """The end of a query line after ``client``, ``proto`` and ``id``:
+        the same for every query answered with the same wire answer."""
+        return "".join(f" {k}={v}" for k, v in fields.items() if k not in PER_QUERY_FIELDS)
+
+    @staticmethod
+    def fast_line(client, protocol: str, query_id: int, tail: str) -> str:
+        """A whole query line, as :meth:`log_reply` writes it, from the tail."""
+        return f"{_timestamp()} client={client_text(client)} proto={protocol} id={query_id}{tail}\n"
+
+    def log_answered(self, lines: list[str], count: int) -> None:
+        """Count ``count`` queries answered without upstream queries and write
+        their lines (already formatted) in one write: the file is
+        line-buffered, so they reach it before the replies are sent."""
+        with self._lock:
+            self.queries += count
+            if self.stream is not None and lines:
+                self.stream.write("".join(lines))
+
     # -- the DNSLogger interface ------------------------------------------------
     def log_reply(self, handler, reply) -> None:
+        fields, upstream = self.reply_fields(handler, reply)
+        with self._lock:
+            self.queries += 1
+            self.upstream_queries += upstream
+        self._write(fields)
+
+    def reply_fields(self, handler, reply) -> tuple[dict, int]:
+        """The fields of the query line for ``reply``, and the number of
+        upstream queries it cost."""
         trace = getattr(handler, "trace", None)
         fields = {
             "client": _client(handler),
@@ -94,10 +152,7 @@ class QueryLog:
             fields.update(cache=trace.cache_state, upstream=trace.upstream_count,
                           via=",".join(str(e) for e in trace.exchanges) or "-",
                           reason=_clean(trace.reason or getattr(handler, "reason", "")))
-        with self._lock:
-            self.queries += 1
-            self.upstream_queries += trace.upstream_count if trace else 0
-        self._write(fields)
+        return fields, (trace.upstream_count if trace else 0)
 
     def log_error(self, handler, error) -> None:
         self._write({"client": _client(handler), "proto": getattr(handler, "protocol", "?"),

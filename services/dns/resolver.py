@@ -72,7 +72,7 @@ class CachingResolver(BaseResolver):
             if name in seen:
                 return Outcome.servfail(f"CNAME loop at {name}")
             seen.add(name)
-            step = self.cache.lookup(name, qtype)
+            step = self.cache.lookup(name, qtype, trace.consulted)
             if step is not None:
                 trace.cache_hits += 1
             else:

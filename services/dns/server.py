@@ -17,24 +17,39 @@ silently: a bind failure must be loud).
   client retries over TCP;
 - a client query carrying an OPT record gets an OPT record back;
 - a TCP connection may carry several queries, one after the other.
+
+UDP is not served by socketserver's loop but by :meth:`DNSService._serve_udp`:
+one thread takes the datagrams waiting on the socket in bursts, answers the
+cache hits of a :class:`~services.dns.resolver.CachingResolver` itself from
+wire data (:mod:`services.dns.fastpath`), writes their query-log lines in
+one write and then sends their replies; every other datagram gets its own
+thread and a :class:`RequestHandler`, as before.  TCP is served by
+socketserver, a thread per connection.
 """
 
 from __future__ import annotations
 
 import errno
+import select
 import socket
 import socketserver
 import struct
 import threading
+import traceback
 
 from dnslib import EDNS0, OPCODE, QTYPE, RCODE, DNSHeader, DNSRecord
 from dnslib.server import DNSHandler, DNSServer
+
+from .fastpath import FastPath
+from .querylog import QueryLog
+from .resolver import CachingResolver
 
 HEADER_LEN = 12
 CLASSIC_UDP_LIMIT = 512
 OUR_EDNS_UDP = 1232               # what we advertise, and the most we send over UDP
 TCP_IDLE_TIMEOUT = 10.0
-POLL_INTERVAL = 0.1               # how soon serve_forever notices stop()
+POLL_INTERVAL = 0.1               # how soon the serving loops notice stop()
+UDP_BURST = 64                    # datagrams taken off the socket before replies go out
 
 
 class BindError(OSError):
@@ -128,6 +143,12 @@ class RequestHandler(DNSHandler):
                 packed = reply.pack()
                 self.server.logger.log_truncated(self, reply)
         self.server.logger.log_reply(self, reply)
+        fastpath = getattr(self.server, "fastpath", None)
+        if fastpath is not None and self.protocol == "udp":
+            try:
+                fastpath.learn(data, reply, packed, self)
+            except Exception as error:           # never worth the reply
+                self.server.logger.log_error(self, f"fast path: cannot keep the answer: {error!r}")
         return packed
 
     def _error_reply(self, header: DNSHeader, rcode: int, why: str) -> bytes:
@@ -179,12 +200,22 @@ class _UDPServer(socketserver.ThreadingMixIn, socketserver.UDPServer):
     allow_reuse_address = False        # a port in use must fail the bind
     daemon_threads = True
     max_packet_size = 65535
+    fastpath: FastPath | None = None   # set by DNSService when the resolver has one
 
 
 class _TCPServer(socketserver.ThreadingMixIn, socketserver.TCPServer):
     allow_reuse_address = True         # only lets us rebind over TIME_WAIT
     daemon_threads = True
     request_queue_size = 64
+
+
+class _Sender:
+    """What the query log needs to know of a fast-path reply that could not be sent."""
+
+    protocol = "udp"
+
+    def __init__(self, client_address):
+        self.client_address = client_address
 
 
 def _server_class(base, address: str):
@@ -218,7 +249,24 @@ class DNSService:
         else:
             raise BindError(errno.EADDRINUSE, f"no port free for both UDP and TCP on {address}")
         self.udp, self.tcp, self.port = udp, tcp, chosen
+        self.logger = logger
+        self.fastpath = self._fastpath(resolver, logger, handler)
+        udp.server.fastpath = self.fastpath
         self._threads: list[threading.Thread] = []
+        self._stopping = threading.Event()
+
+    @staticmethod
+    def _fastpath(resolver, logger, handler) -> FastPath | None:
+        """The wire-data fast path, for a :class:`CachingResolver` (whose
+        ``resolve`` is not overridden) served by :class:`RequestHandler`
+        and logging to a :class:`QueryLog`; ``None`` for anything else."""
+        if not (isinstance(resolver, CachingResolver)
+                and type(resolver).resolve is CachingResolver.resolve
+                and handler is RequestHandler and isinstance(logger, QueryLog)):
+            return None
+        opt = DNSRecord(DNSHeader(id=0), ar=[EDNS0(udp_len=OUR_EDNS_UDP)]).pack()[HEADER_LEN:]
+        return FastPath(resolver.cache, logger, classic_limit=CLASSIC_UDP_LIMIT,
+                        edns_limit=OUR_EDNS_UDP, opt_reply=opt)
 
     @staticmethod
     def _bind(resolver, address, port, logger, handler, *, tcp: bool) -> DNSServer:
@@ -237,27 +285,84 @@ class DNSService:
         return f"{host}:{self.port}"
 
     def start(self) -> "DNSService":
-        for server in (self.udp, self.tcp):
-            thread = threading.Thread(target=server.server.serve_forever,
-                                      kwargs={"poll_interval": POLL_INTERVAL},
-                                      name=f"dns-{server.server.socket_type}", daemon=True)
+        self._stopping.clear()
+        for target, name in ((self._serve_udp, "dns-udp"), (self._serve_tcp, "dns-tcp")):
+            thread = threading.Thread(target=target, name=name, daemon=True)
             thread.start()
             self._threads.append(thread)
         return self
 
     def stop(self) -> None:
         """Stop serving and close both sockets (both protocols at once:
-        each ``shutdown()`` waits up to a poll interval)."""
+        each loop notices within a poll interval)."""
         if self._threads:
-            stoppers = [threading.Thread(target=server.server.shutdown, daemon=True)
-                        for server in (self.udp, self.tcp)]
-            for stopper in stoppers:
-                stopper.start()
-            for stopper in stoppers + self._threads:
-                stopper.join(timeout=5)
+            self._stopping.set()
+            stopper = threading.Thread(target=self.tcp.server.shutdown, daemon=True)
+            stopper.start()
+            for thread in [stopper] + self._threads:
+                thread.join(timeout=5)
             self._threads.clear()
         for server in (self.udp, self.tcp):
             server.server.server_close()
+
+    def _serve_tcp(self) -> None:
+        self.tcp.server.serve_forever(poll_interval=POLL_INTERVAL)
+
+    def _serve_udp(self) -> None:
+        """Take the datagrams waiting (up to :data:`UDP_BURST`), answer what
+        the fast path can, hand the rest to a handler thread each; write
+        the fast answers' query lines, then send their replies."""
+        server = self.udp.server
+        sock = server.socket
+        fastpath = self.fastpath
+        poller = select.poll()
+        poller.register(sock.fileno(), select.POLLIN)
+        timeout_ms = int(POLL_INTERVAL * 1000)
+        size, dontwait = server.max_packet_size, socket.MSG_DONTWAIT
+        while not self._stopping.is_set():
+            if not poller.poll(timeout_ms):
+                continue
+            replies = []
+            lines = [] if fastpath is not None and fastpath.log.writing else None
+            for _ in range(UDP_BURST):
+                try:
+                    data, client = sock.recvfrom(size, dontwait)
+                except (BlockingIOError, InterruptedError):
+                    break
+                except OSError:
+                    break                       # an error queued on the socket: poll again
+                reply = None
+                if fastpath is not None:
+                    try:
+                        reply = fastpath.answer(data, client, lines)
+                    except Exception:           # the full path answers, and will tell
+                        reply = None
+                if reply is None:
+                    self._dispatch(server, data, client)
+                else:
+                    replies.append((reply, client))
+            if replies:
+                try:
+                    fastpath.log.log_answered(lines or [], len(replies))
+                except Exception:               # as a handler's failure would: no replies
+                    traceback.print_exc()
+                    continue
+                for reply, client in replies:
+                    try:
+                        sock.sendto(reply, client)
+                    except OSError as error:
+                        self.logger.log_error(_Sender(client), f"send failed: {error}")
+
+    @staticmethod
+    def _dispatch(server, data: bytes, client) -> None:
+        """The full path: a thread and a :class:`RequestHandler`, as
+        socketserver's own loop would start."""
+        request = (data, server.socket)
+        try:
+            server.process_request(request, client)
+        except Exception:
+            server.handle_error(request, client)
+            server.shutdown_request(request)
 
     def __enter__(self) -> "DNSService":
         return self.start()

@@ -41,6 +41,9 @@ class QueryTrace:
     exchanges: list[Exchange] = field(default_factory=list)
     cache_hits: int = 0
     reason: str = ""
+    # the cache keys the lookups read and what they found there (entry or
+    # None), in order: what a wire answer built from this query depends on
+    consulted: list = field(default_factory=list, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def begin(self, endpoint: Endpoint, protocol: str, qname: str, qtype: str) -> Exchange:
