@@ -25,6 +25,12 @@ READY_TIMEOUT = 10.0
 STOP_TIMEOUT = 10.0
 
 
+def point_label(node: str, iface: str) -> str:
+    """How a capture point is named: the interface name when it already says
+    the node (``xiaoming-eth0``), else ``node:interface``."""
+    return iface if iface.startswith(f"{node}-") else f"{node}:{iface}"
+
+
 class Capture:
     """``with Capture(lab, "xiaoli", "xiaoli-eth0", "arp") as cap: ...``;
     afterwards ``cap.path`` is a complete pcap file."""
@@ -39,6 +45,10 @@ class Capture:
         directory = lab.run.subdir("captures")
         self.path = Path(path) if path else directory / f"{node}-{interface}.pcap"
         self.proc: subprocess.Popen | None = None
+
+    @property
+    def label(self) -> str:
+        return point_label(self.node, self.interface)
 
     def start(self) -> "Capture":
         tcpdump = require("tcpdump")

@@ -78,6 +78,21 @@ def parse_mac(value, node, fieldname) -> str | None:
     return text
 
 
+def _check_renew_time(lease: "Dhcp", node: str, ifname: str) -> None:
+    """A T1 is given per reservation (the server knows the client by its
+    MAC), in whole seconds."""
+    if lease.renew_time is None:
+        return
+    field_name = f"{ifname}: dhcp.renew_time"
+    if isinstance(lease.renew_time, bool) or not isinstance(lease.renew_time, int) \
+            or lease.renew_time <= 0:
+        raise TopologyError(node, field_name,
+                            f"{lease.renew_time!r} is not a positive number of seconds")
+    if lease.reserve is None:
+        raise TopologyError(node, field_name, "a renewal time is given per reservation: "
+                                              "set dhcp.reserve too")
+
+
 # -- the pieces of a network --------------------------------------------------
 
 @dataclass(frozen=True)
@@ -113,12 +128,16 @@ class Dhcp:
     ``server`` and ``relay`` name the nodes that serve and relay; ``reserve``
     is the address reserved for the interface's MAC.  Until a run starts real
     DHCP clients, the reservation is also what a lab may configure statically.
+    ``renew_time`` is the T1 (option 58, seconds) the server gives this
+    reservation instead of half the lease: a renewal to watch within seconds,
+    for this one client only, while the lease stays as long as its subnet's.
     """
 
     server: str
     relay: str | None = None
     reserve: IPv4Address | None = None
     client: str = "dhclient"
+    renew_time: int | None = None
 
 
 @dataclass(frozen=True)
@@ -352,6 +371,7 @@ class Topology:
                 if lease is not None:
                     lease = replace(lease, reserve=parse_address(
                         lease.reserve, node_name, f"{ifname}: dhcp.reserve"))
+                    _check_renew_time(lease, node_name, ifname)
                 ends.append(Interface(node_name, ifname,
                                       parse_interface(addr, node_name, f"{ifname}: ip"),
                                       parse_mac(hw, node_name, f"{ifname}: mac"),

@@ -1,9 +1,10 @@
-"""Shared test set-up: the ``root`` marker and a private runs directory.
+"""Shared test set-up: a private runs directory.
 
 Integration tests (marked ``root``) build real Mininet networks with real
 Open vSwitch; they need root, and they start OVS themselves when it is not
 running, so that the suite passes on a machine where nothing was started by
-hand.
+hand.  The ``root`` marker and its skip come from flowlab's own pytest
+plugin (orchestrator/pytest_plugin.py), as they do in a user's suite.
 """
 
 from __future__ import annotations
@@ -11,15 +12,6 @@ from __future__ import annotations
 import os
 
 import pytest
-
-
-def pytest_collection_modifyitems(config, items):
-    if os.geteuid() == 0:
-        return
-    skip = pytest.mark.skip(reason="needs root: builds network namespaces and OVS bridges")
-    for item in items:
-        if "root" in item.keywords:
-            item.add_marker(skip)
 
 
 @pytest.fixture(scope="session", autouse=True)

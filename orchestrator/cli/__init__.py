@@ -12,10 +12,11 @@ import argparse
 import sys
 
 from ..errors import FlowlabError, TopologyImportError
-from . import (clean_cmd, demo_cmd, down_cmd, exec_cmd, list_cmd, output, up_cmd,
-               validate_cmd)
+from . import (clean_cmd, demo_cmd, down_cmd, exec_cmd, list_cmd, output, race_cmd, up_cmd,
+               validate_cmd, verify_cmd)
 
-COMMANDS = (list_cmd, validate_cmd, up_cmd, exec_cmd, down_cmd, clean_cmd, demo_cmd)
+COMMANDS = (list_cmd, validate_cmd, up_cmd, exec_cmd, down_cmd, clean_cmd, demo_cmd, verify_cmd,
+            race_cmd)
 
 
 def parser() -> argparse.ArgumentParser:

@@ -1,0 +1,145 @@
+"""What every check shares: its context in a running lab, its captures, its
+result, and the errata it demonstrates.
+
+A check scripts traffic inside the lab while tcpdump captures on the
+interfaces it names, then decides pass or fail by assertions over the
+captured packets (:mod:`orchestrator.packets`), never over log lines or exit
+statuses.  It returns one line of key evidence; a failed expectation raises
+and its message (which shows the packets that were there instead) becomes
+the check's failure.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+from ..capture import Capture
+from ..lab import Lab
+from ..packets import Packets, merge, read, write_pcap
+from .errata import ERRATA
+
+
+@dataclass
+class Demonstrated:
+    """An erratum shown by this check's capture."""
+
+    key: str
+    evidence: str
+
+    def as_dict(self) -> dict:
+        entry = ERRATA[self.key]
+        return {"key": self.key, "texts_say": entry.texts_say, "capture_shows": entry.wire,
+                "evidence": self.evidence}
+
+
+def record_erratum(errata: list[Demonstrated], key: str, evidence: str) -> None:
+    """Note that a capture showed ``key``; judges call this with the list
+    their caller hands them, so that they stay pure functions of packets."""
+    if key not in ERRATA:
+        raise KeyError(f"unknown erratum {key!r}")
+    errata.append(Demonstrated(key, evidence))
+
+
+@dataclass
+class CheckResult:
+    name: str
+    passed: bool
+    evidence: str = ""
+    failures: list[str] = field(default_factory=list)
+    errata: list[Demonstrated] = field(default_factory=list)
+    seconds: float = 0.0
+    protocol_wait: float = 0.0
+    pcaps: list[str] = field(default_factory=list)
+    skipped: str = ""
+
+    def as_dict(self) -> dict:
+        return {"name": self.name, "passed": self.passed, "evidence": self.evidence,
+                "failures": self.failures, "errata": [e.as_dict() for e in self.errata],
+                "seconds": round(self.seconds, 3), "protocol_wait": round(self.protocol_wait, 3),
+                "pcaps": self.pcaps, "skipped": self.skipped}
+
+
+class CheckContext:
+    """A check's handle on the lab: captures, protocol waits, errata."""
+
+    def __init__(self, lab: Lab, name: str, pcap_dir: Path):
+        self.lab = lab
+        self.name = name
+        self.pcap_dir = pcap_dir
+        self.protocol_wait = 0.0
+        self.errata: list[Demonstrated] = []
+        self.pcaps: list[str] = []
+        self._capture_index = 0
+
+    @contextlib.contextmanager
+    def capture(self, points: list[tuple[str, str]], bpf: str = "") -> Iterator["Captured"]:
+        """Capture on every (node, interface) while the block runs; the
+        packets are read when it ends, merged in time order."""
+        self._capture_index += 1
+        directory = self.pcap_dir if self._capture_index == 1 else \
+            self.pcap_dir / f"part-{self._capture_index}"
+        directory.mkdir(parents=True, exist_ok=True)
+        captures = []
+        captured = Captured()
+        try:
+            for node, iface in points:
+                captures.append(Capture(self.lab, node, iface, bpf,
+                                        path=directory / f"{node}-{iface}.pcap").start())
+            yield captured
+        finally:
+            paths = {c.label: c.stop() for c in captures}
+            captured.load(paths)
+            if paths:
+                write_pcap(directory / "merged.pcap", captured.all)
+                self.pcaps += [str(p) for p in paths.values()] + [str(directory / "merged.pcap")]
+
+    def wait(self, seconds: float) -> None:
+        """Wait for a protocol timer (a lease's T1, an ARP entry's expiry):
+        counted apart, so that verify can show what its time is made of."""
+        time.sleep(seconds)
+        self.protocol_wait += seconds
+
+    def erratum(self, key: str, evidence: str) -> None:
+        record_erratum(self.errata, key, evidence)
+
+
+class Captured:
+    """The packets of one capture block: per point, and all merged."""
+
+    def __init__(self):
+        self.by_point: dict[str, Packets] = {}
+        self.all: Packets | None = None
+
+    def load(self, paths: dict[str, Path]) -> None:
+        self.by_point = {label: read(path, point=label) for label, path in paths.items()}
+        self.all = merge(*self.by_point.values())
+
+    def __getitem__(self, point: str) -> Packets:
+        return self.by_point[point]
+
+
+class Check:
+    """Subclasses set the class attributes and implement :meth:`run`, which
+    returns the key evidence in one line or raises ExpectationFailed.
+
+    The convention: ``run`` scripts traffic and captures it, gathers plain
+    facts (addresses, MACs) from the lab, then hands packets and facts to a
+    module-level ``judge_*`` function that decides from the packets alone.
+    Unit tests feed those judges synthetic captures, right and wrong.
+    """
+
+    name = ""
+    summary = ""
+    topologies: tuple[str, ...] = ()
+    vlans: bool | None = None        # None: with or without VLANs
+
+    def applies_to(self, lab: Lab) -> bool:
+        return lab.topo.name in self.topologies and \
+            (self.vlans is None or self.vlans == lab.topo.options.vlans)
+
+    def run(self, ctx: CheckContext) -> str:
+        raise NotImplementedError

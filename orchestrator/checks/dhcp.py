@@ -1,0 +1,3 @@
+"""Checks of this family: being written."""
+
+CHECKS: list = []

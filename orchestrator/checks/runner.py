@@ -1,0 +1,59 @@
+"""Running checks in a lab that is up, and collecting their results.
+
+Checks run one after another in the order of FLOWS.md; one that fails does
+not stop the others.  Each gets its own pcap directory; ``results.json``
+holds, per check, its name, verdict, key evidence, failures, the errata it
+demonstrated, its time and the part of it spent waiting on protocol timers.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import traceback
+from pathlib import Path
+from typing import Callable
+
+from ..errors import FlowlabError
+from ..lab import Lab
+from .base import Check, CheckContext, CheckResult
+
+
+def run_check(lab: Lab, check: Check, pcaps: Path) -> CheckResult:
+    ctx = CheckContext(lab, check.name, pcaps / check.name)
+    start = time.monotonic()
+    result = CheckResult(check.name, passed=False)
+    try:
+        result.evidence = check.run(ctx)
+        result.passed = True
+    except AssertionError as failure:          # ExpectationFailed, and facts off the wire
+        result.failures.append(str(failure))
+    except FlowlabError as error:
+        result.failures.append(f"{type(error).__name__}: {error}")
+    except Exception:   # a bug in a check is reported, and the others still run
+        result.failures.append(traceback.format_exc())
+    result.seconds = time.monotonic() - start
+    result.protocol_wait = ctx.protocol_wait
+    result.errata = ctx.errata
+    result.pcaps = ctx.pcaps
+    return result
+
+
+def run_checks(lab: Lab, checks: list[Check], out: Path,
+               progress: Callable[[str], None] = lambda message: None) -> list[CheckResult]:
+    results = []
+    for check in checks:
+        progress(f"check {check.name}")
+        results.append(run_check(lab, check, out / "pcaps"))
+    return results
+
+
+def write_results(out: Path, topology: str, options: dict, results: list[CheckResult],
+                  seconds: float) -> Path:
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "results.json"
+    path.write_text(json.dumps({
+        "topology": topology, "options": options, "passed": all(r.passed for r in results),
+        "seconds": round(seconds, 3), "checks": [r.as_dict() for r in results],
+    }, indent=2))
+    return path

@@ -1,0 +1,88 @@
+"""``race``: the DHCP relay race, reproduced over N trials, and its fix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .. import registry
+from ..lab import Lab, LabSettings
+from ..model import TopologyOptions
+from ..race import RaceReport, run_race, slow_relay, write_report
+from . import output
+from .common import require_root
+
+NAME = "race"
+HELP = "reproduce the DHCP relay race over N trials (or show it fixed with --vlan)"
+DESCRIPTION = ("Without VLANs (the default) a client's DISCOVER reaches both gateways, both "
+               "relay it, the server offers an address from each subnet and the client takes "
+               "the first OFFER. Runs N trials from a clean client state, captures on the "
+               "client, both sides of both gateways and the server, and reports per trial the "
+               "xid, every OFFER, the gap, the requested and final address, NAKs, restarts, the "
+               "time to a bound lease and what decided it; then the distribution of outcomes. "
+               "Exit 0 when what was asked for was shown: without VLANs both outcomes; with "
+               "--vlan exactly one OFFER per DISCOVER from the client's own gateway.")
+
+
+def configure(parser):
+    parser.add_argument("topology", metavar="TOPO", nargs="?", default="enterprise",
+                        help="a topology with two relaying gateways (default enterprise)")
+    parser.add_argument("--trials", type=int, default=20)
+    parser.add_argument("--vlan", action="store_true", help="the fixed network: VLANs on")
+    parser.add_argument("--client", default="xiaoming")
+    parser.add_argument("--dhcp-server", choices=("dnsmasq", "isc"))
+    parser.add_argument("--slow-relay", metavar="GW=DELAY",
+                        help="delay one relay (e.g. gw1=5ms); needs netem in the kernel")
+    parser.add_argument("--out", type=Path, metavar="DIR",
+                        help="where race.json and pcaps/trial-NN/ go (default: the run directory)")
+    parser.add_argument("--format", choices=("table", "json"), default="table")
+
+
+def run(args) -> int:
+    require_root(NAME)
+    if args.trials < 1:
+        raise SystemExit("race: --trials must be at least 1")
+    topo = registry.load(args.topology, TopologyOptions(vlans=args.vlan,
+                                                        dhcp_server=args.dhcp_server))
+    with output.progress(f"racing on {topo.name} ({'VLANs' if args.vlan else 'flat'})") as report:
+        with Lab(topo, args.topology, LabSettings(progress=report)) as lab:
+            notes = [slow_relay(lab, args.slow_relay)] if args.slow_relay else []
+            out = args.out or lab.run.path / "race"
+            race, setup = run_race(lab, args.client, args.trials, out, report)
+            race.notes += notes
+            report("tearing down")
+    path = write_report(race, setup, out)
+    passed, reason = race.verdict(setup.own_gateway)
+    if args.format == "json":
+        output.print_json(race.as_dict(setup.own_gateway))
+    else:
+        show(race)
+        for note in race.notes:
+            output.note(note)
+        output.out.print(("" if passed else "FAILED: ") + reason, markup=False)
+        output.note(f"race.json and per-trial pcaps: {path.parent}")
+    return 0 if passed else 1
+
+
+def show(race: RaceReport) -> None:
+    rows = []
+    for t in race.trials:
+        offers = "; ".join(f"{o.relay} {o.yiaddr} +{o.arrival_ms:.2f} ms" for o in t.offers)
+        rows.append([f"{t.index:02d}", t.xid, offers or "none",
+                     "-" if t.gap_ms is None else f"{t.gap_ms:.3f} ms",
+                     f"{t.requested} ({t.requested_via})" if t.requested else "-",
+                     t.final_address or "none", str(len(t.naks)), str(t.restarts),
+                     "-" if t.bound_ms is None else f"{t.bound_ms:.0f} ms", t.decided_by])
+    output.table(f"{race.topology}, {race.backend}, {'VLANs' if race.vlans else 'flat'}: "
+                 f"{race.client}'s trials",
+                 ["#", "xid", "OFFERs at the client", "gap", "requested", "final", "NAKs",
+                  "restarts", "bound", "decided by"], rows)
+    total = len(race.trials)
+    bars = [[subnet, "█" * round(30 * count / total), f"{count} ({100 * count / total:.0f}%)"]
+            for subnet, count in race.distribution.items()]
+    output.table("where the client ended", ["subnet", "", "trials"], bars)
+    gaps = race.gap_stats()
+    order = ", ".join(f"{relay} first in {n}" for relay, n in race.first_offer.items())
+    output.out.print(f"first OFFER: {order or 'none'}; gap between the OFFERs: " +
+                     (f"min {gaps['min']:.3f} ms, median {gaps['median']:.3f} ms, "
+                      f"max {gaps['max']:.3f} ms" if gaps else "no second OFFER") +
+                     f"; {race.trials_per_minute} trials/minute", markup=False)

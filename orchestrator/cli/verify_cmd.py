@@ -1,0 +1,92 @@
+"""``verify``: prove the documented flows of a topology from packet captures."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from .. import registry
+from ..checks import all_checks
+from ..checks.errata import ERRATA
+from ..checks.runner import run_checks, write_results
+from ..errors import FlowlabError
+from ..lab import Lab, LabSettings
+from . import output
+from .common import add_topology_arguments, require_root, topology_options
+
+NAME = "verify"
+HELP = "bring a topology up, run its checks, tear down; exit 0 only if all passed"
+DESCRIPTION = ("Bring TOPO up with its daemons, run every check of FLOWS.md that applies to "
+               "it (or those named with --check), each deciding pass or fail from packets "
+               "captured during its scripted traffic, and tear down. Writes DIR/results.json "
+               "and DIR/pcaps/<check>/<node>-<interface>.pcap plus a merged pcap per check. "
+               "Exit status 0 only when every check passed.")
+
+
+class UnknownCheck(FlowlabError):
+    exit_status = 2
+
+
+def configure(parser):
+    add_topology_arguments(parser)
+    parser.add_argument("--check", action="append", metavar="NAME", default=[],
+                        help="run only this check (repeatable)")
+    parser.add_argument("--out", metavar="DIR", type=Path,
+                        help="where results.json and the pcaps go (default: the run directory)")
+    parser.add_argument("--format", choices=("table", "json"), default="table")
+
+
+def select(checks, names: list[str], lab_topo) -> list:
+    """The checks to run, refused before anything is created when a name is
+    unknown or does not apply to the topology."""
+    known = {c.name: c for c in checks}
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise UnknownCheck(f"unknown check {', '.join(unknown)}; known: {', '.join(known)}")
+    chosen = [known[n] for n in names] if names else checks
+    applicable = [c for c in chosen if lab_topo.name in c.topologies
+                  and (c.vlans is None or c.vlans == lab_topo.options.vlans)]
+    refused = [c.name for c in chosen if c not in applicable]
+    if names and refused:
+        raise UnknownCheck(f"check {', '.join(refused)} does not apply to {lab_topo.name}"
+                           + ("" if lab_topo.options.vlans else " without VLANs"))
+    return applicable
+
+
+def run(args) -> int:
+    require_root(NAME)
+    topo = registry.load(args.topology, topology_options(args))
+    checks = select(all_checks(), args.check, topo)
+    start = time.monotonic()
+    with output.progress(f"verifying {topo.name}") as report:
+        with Lab(topo, args.topology, LabSettings(progress=report)) as lab:
+            out = args.out or lab.run.path / "verify"
+            results = run_checks(lab, checks, out, report)
+            report("tearing down")
+    seconds = time.monotonic() - start
+    path = write_results(out, topo.name, {"vlans": topo.options.vlans,
+                                          "dhcp_server": topo.options.dhcp_server}, results,
+                         seconds)
+    if args.format == "json":
+        output.print_json([r.as_dict() for r in results])
+    else:
+        show(results)
+        output.note(f"results: {path}")
+    return 0 if results and all(r.passed for r in results) else 1
+
+
+def show(results) -> None:
+    rows = []
+    for r in results:
+        evidence = r.evidence if r.passed else (r.failures[0].splitlines()[0] if r.failures
+                                                else "")
+        rows.append([r.name, "pass" if r.passed else "FAIL", evidence,
+                     f"{r.seconds:.1f} s"])
+        for erratum in r.errata:
+            entry = ERRATA[erratum.key]
+            rows.append(["", "erratum", f"texts: {entry.texts_say}; wire: {entry.wire}; "
+                         f"seen: {erratum.evidence}", ""])
+    output.table("checks", ["check", "result", "key evidence", "time"], rows)
+    for r in results:
+        if not r.passed:
+            output.err.print(f"\n{r.name} failed:\n" + "\n".join(r.failures), markup=False)

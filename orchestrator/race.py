@@ -1,0 +1,329 @@
+"""The DHCP relay race: reproduce it trial by trial, measure it, show the fix.
+
+Without VLANs, a client's DISCOVER reaches both gateways; both relay it
+(giaddr 10.1.1.1 and 10.1.2.1), the server offers an address from each
+subnet, and the client takes whichever OFFER arrives first.  Each trial
+starts the client from a clean state and captures on the client's wire, on
+both sides of both gateways and on the server.  The captures run for the
+whole series (no tcpdump restarts between trials) and are cut into trials by
+time, so a trial costs only the protocol.
+
+From the packets alone, per trial: the xid, every OFFER (relay, giaddr,
+yiaddr, arrival at the client), the gap between them, the one the client
+requested, NAKs and restarts, the final address and subnet, the time to a
+bound lease, and what decided the race: at which step of the path
+(relaying, the server's order, the way back) the winner got ahead.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from dataclasses import asdict, dataclass, field
+from ipaddress import IPv4Address, IPv4Network
+from pathlib import Path
+from typing import Callable
+
+from . import capabilities
+from .capture import Capture, point_label
+from .errors import FlowlabError
+from .lab import Lab
+from .model import Router
+from .packets import Packet, Packets, dhcp, merge, read, write_pcap
+from .segments import declared_subnet
+
+
+class RaceError(FlowlabError):
+    exit_status = 2
+
+
+@dataclass
+class Offer:
+    relay: str                  # the gateway whose relay carried it
+    giaddr: str
+    yiaddr: str
+    arrival_ms: float           # at the client, after its DISCOVER
+    relayed_ms: float | None    # the relay's DISCOVER on the server LAN, after the DISCOVER
+    served_ms: float | None     # the server's OFFER on the server LAN, after the DISCOVER
+
+
+@dataclass
+class Trial:
+    index: int
+    xid: str = ""
+    offers: list[Offer] = field(default_factory=list)
+    gap_ms: float | None = None
+    first_relay: str = ""
+    requested: str = ""
+    requested_via: str = ""
+    final_address: str = ""
+    subnet: str = ""
+    naks: list[str] = field(default_factory=list)       # "NAK via gw2 (giaddr 10.1.2.1)"
+    restarts: int = 0
+    bound_ms: float | None = None
+    decided_by: str = ""
+    problems: list[str] = field(default_factory=list)
+    pcaps: str = ""
+
+
+@dataclass
+class Gateway:
+    name: str
+    inside: str           # interface on the client side
+    outside: str          # interface on the server side
+    address: str          # its address on the client side: the giaddr it relays with
+
+
+def gateways(lab: Lab) -> list[Gateway]:
+    """Every router running a DHCP relay, with its downstream and upstream."""
+    found = []
+    for host in lab.topo.hosts():
+        for svc in host.services:
+            if svc.kind == "dhcp-relay" and isinstance(host, Router):
+                inside = svc.params["downstream"][0]
+                iface = next(i for i in lab.topo.interfaces(host.name) if i.name == inside)
+                found.append(Gateway(host.name, inside, svc.params["upstream"], str(iface.ip)))
+    return found
+
+
+def dhcp_server_point(lab: Lab) -> tuple[str, str]:
+    for host in lab.topo.hosts():
+        for svc in host.services:
+            if svc.kind == "dhcp-server":
+                iface = svc.params.get("interface") or lab.topo.interfaces(host.name)[0].name
+                return host.name, iface
+    raise RaceError(f"{lab.topo.name} has no DHCP server")
+
+
+@dataclass
+class RaceSetup:
+    client: str
+    client_iface: str
+    client_mac: str
+    own_gateway: str               # the client's gateway address (its subnet's)
+    gateways: list[Gateway]
+    server: tuple[str, str]
+    subnets: list[IPv4Network]
+
+    @property
+    def points(self) -> list[tuple[str, str]]:
+        points = [(self.client, self.client_iface)]
+        for gw in self.gateways:
+            points += [(gw.name, gw.inside), (gw.name, gw.outside)]
+        return points + [self.server]
+
+
+def setup_for(lab: Lab, client: str) -> RaceSetup:
+    dhcp_client = lab.dhcp_client(client)
+    iface = dhcp_client.iface
+    subnet = declared_subnet(lab.topo, iface)
+    subnets = [v.subnet.network for v in lab.topo.vlans if v.subnet is not None]
+    gws = gateways(lab)
+    if len(gws) < 2:
+        raise RaceError(f"{lab.topo.name} has {len(gws)} DHCP relay(s): a race needs two")
+    return RaceSetup(client, iface.name, lab.node(client).intf(iface.name).mac,
+                     str(subnet.gateway) if subnet and subnet.gateway else "",
+                     gws, dhcp_server_point(lab), subnets)
+
+
+def slow_relay(lab: Lab, spec: str) -> str:
+    """``gw1=5ms``: delay what the gateway relays, where the kernel has netem."""
+    node, _, delay = spec.partition("=")
+    netem = capabilities.netem()
+    if not netem:
+        return f"--slow-relay {spec} ignored: {netem.reason}"
+    gw = next((g for g in gateways(lab) if g.name == node), None)
+    if gw is None:
+        raise RaceError(f"--slow-relay: {node} is not a DHCP relay of {lab.topo.name}")
+    result = lab.run_in(node, ["tc", "qdisc", "replace", "dev", gw.outside, "root", "netem",
+                               "delay", delay])
+    if result.returncode != 0:
+        raise RaceError(f"--slow-relay {spec}: {result.stderr.strip()}")
+    return f"{node} relays {delay} late (netem on {gw.outside})"
+
+
+# -- analysis: from packets to a trial ---------------------------------------------
+
+def _ms(packet: Packet | None, t0: float) -> float | None:
+    return None if packet is None else round((packet.time - t0) * 1000, 3)
+
+
+def _first(packets: Packets, matcher) -> Packet | None:
+    for packet in packets:
+        if matcher(packet):
+            return packet
+    return None
+
+
+def judge_trial(trial: Trial, packets: Packets, setup: RaceSetup, final_address: str) -> Trial:
+    """Fill ``trial`` from the packets of its time window (all points merged)."""
+    mine = packets.filter(dhcp(chaddr=setup.client_mac))
+    at_client = mine.filter(lambda p: p.point == point_label(setup.client, setup.client_iface))
+    discover = _first(at_client, dhcp(type="DISCOVER"))
+    if discover is None:
+        trial.problems.append("no DISCOVER from the client")
+        return trial
+    xid = discover.dhcp.xid
+    t0 = discover.time
+    trial.xid = f"0x{xid:08x}"
+    by_giaddr = {gw.address: gw for gw in setup.gateways}
+    server_side = mine.filter(lambda p: p.point == point_label(*setup.server))
+    for offer in at_client.filter(dhcp(type="OFFER", xid=xid)):
+        gw = by_giaddr.get(offer.dhcp.giaddr)
+        name = gw.name if gw else offer.dhcp.giaddr
+        relayed = _first(server_side, dhcp(type="DISCOVER", xid=xid, giaddr=offer.dhcp.giaddr))
+        served = _first(server_side, dhcp(type="OFFER", xid=xid, giaddr=offer.dhcp.giaddr))
+        trial.offers.append(Offer(name, offer.dhcp.giaddr, offer.dhcp.yiaddr,
+                                  _ms(offer, t0), _ms(relayed, t0), _ms(served, t0)))
+    if len(trial.offers) >= 2:
+        trial.gap_ms = round(trial.offers[1].arrival_ms - trial.offers[0].arrival_ms, 3)
+    if trial.offers:
+        trial.first_relay = trial.offers[0].relay
+    request = _first(at_client, dhcp(type="REQUEST", xid=xid))
+    if request is not None:
+        trial.requested = request.dhcp.requested_ip or ""
+        chosen = next((o for o in trial.offers if o.yiaddr == trial.requested), None)
+        trial.requested_via = chosen.relay if chosen else ""
+    for nak in at_client.filter(dhcp(type="NAK")):
+        gw = by_giaddr.get(nak.dhcp.giaddr)
+        trial.naks.append(f"NAK via {gw.name if gw else nak.dhcp.giaddr} "
+                          f"(giaddr {nak.dhcp.giaddr}) at +{_ms(nak, t0)} ms")
+    xids = {p.dhcp.xid for p in at_client.filter(dhcp(type="DISCOVER"))}
+    trial.restarts = len(xids) - 1
+    trial.final_address = final_address
+    trial.subnet = next((str(n) for n in setup.subnets
+                         if final_address and IPv4Address(final_address) in n), "")
+    ack = _first(at_client.filter(lambda p: p.time >= t0),
+                 dhcp(type="ACK", yiaddr=final_address)) if final_address else None
+    trial.bound_ms = _ms(ack, t0)
+    trial.decided_by = decided_by(trial)
+    return trial
+
+
+def decided_by(trial: Trial) -> str:
+    """Where on the path the first OFFER got ahead: relaying, the server's
+    order of answering, or the way back to the client."""
+    if len(trial.offers) < 2:
+        return "one OFFER only: no race" if trial.offers else "no OFFER"
+    first, second = trial.offers[0], trial.offers[1]
+    steps = []
+    if first.relayed_ms is not None and second.relayed_ms is not None:
+        lead = second.relayed_ms - first.relayed_ms
+        steps.append(f"{first.relay} relayed {abs(lead):.3f} ms "
+                     f"{'earlier' if lead >= 0 else 'later'}")
+        if first.served_ms is not None and second.served_ms is not None:
+            order = "in that order" if first.served_ms <= second.served_ms else "the other way"
+            steps.append(f"the server answered {order}")
+    steps.append(f"{first.relay}'s OFFER reached the client {trial.gap_ms:.3f} ms first")
+    return "; ".join(steps)
+
+
+# -- running the trials ------------------------------------------------------------------
+
+@dataclass
+class RaceReport:
+    topology: str
+    backend: str
+    vlans: bool
+    client: str
+    trials: list[Trial]
+    seconds: float
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def distribution(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for trial in self.trials:
+            key = trial.subnet or "no lease"
+            counts[key] = counts.get(key, 0) + 1
+        return dict(sorted(counts.items()))
+
+    @property
+    def first_offer(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for trial in self.trials:
+            if trial.first_relay:
+                counts[trial.first_relay] = counts.get(trial.first_relay, 0) + 1
+        return dict(sorted(counts.items()))
+
+    def gap_stats(self) -> dict[str, float] | None:
+        gaps = sorted(t.gap_ms for t in self.trials if t.gap_ms is not None)
+        if not gaps:
+            return None
+        return {"min": gaps[0], "median": statistics.median(gaps), "max": gaps[-1]}
+
+    @property
+    def trials_per_minute(self) -> float:
+        return round(len(self.trials) / self.seconds * 60, 1) if self.seconds else 0.0
+
+    def verdict(self, own_gateway: str) -> tuple[bool, str]:
+        if not self.vlans:
+            subnets = [s for s in self.distribution if s != "no lease"]
+            if len(subnets) >= 2:
+                return True, f"race reproduced: the client ended in {len(subnets)} subnets"
+            return False, ("race not reproduced: every trial ended in "
+                           f"{subnets[0] if subnets else 'no lease'}")
+        wrong = [t for t in self.trials
+                 if len(t.offers) != 1 or t.offers[0].giaddr != own_gateway]
+        if wrong:
+            return False, (f"{len(wrong)} trial(s) had an OFFER other than exactly one from "
+                           f"{own_gateway}: trial {wrong[0].index}")
+        return True, f"fixed: exactly one OFFER per DISCOVER, from {own_gateway}, every trial"
+
+    def as_dict(self, own_gateway: str) -> dict:
+        passed, reason = self.verdict(own_gateway)
+        return {"topology": self.topology, "backend": self.backend, "vlans": self.vlans,
+                "client": self.client, "passed": passed, "verdict": reason,
+                "distribution": self.distribution, "first_offer": self.first_offer,
+                "gap_ms": self.gap_stats(), "seconds": round(self.seconds, 3),
+                "trials_per_minute": self.trials_per_minute, "notes": self.notes,
+                "trials": [asdict(t) for t in self.trials]}
+
+
+def run_race(lab: Lab, client: str, trials: int, out: Path,
+             progress: Callable[[str], None] = lambda message: None) -> tuple[RaceReport, RaceSetup]:
+    setup = setup_for(lab, client)
+    capture_dir = out / "pcaps" / "all"
+    capture_dir.mkdir(parents=True, exist_ok=True)
+    captures = [Capture(lab, node, iface, "udp port 67 or udp port 68",
+                        path=capture_dir / f"{node}-{iface}.pcap") for node, iface in setup.points]
+    windows: list[tuple[float, float, str]] = []
+    start = time.monotonic()
+    try:
+        for capture in captures:
+            capture.start()
+        client_daemon = lab.dhcp_client(client)
+        for index in range(1, trials + 1):
+            progress(f"trial {index} of {trials}")
+            began = time.time()
+            lab.restart_dhcp_client(client, fresh=True)
+            lease = client_daemon.lease() or {}
+            windows.append((began, time.time(), lease.get("address", "")))
+    finally:
+        for capture in captures:
+            capture.stop()
+    seconds = time.monotonic() - start
+    everything = merge(*[read(c.path, point=c.label) for c in captures])
+    report = RaceReport(lab.topo.name, lab.topo.options.dhcp_server or "dnsmasq",
+                        lab.topo.options.vlans, client, [], seconds)
+    for index, (began, ended, address) in enumerate(windows, start=1):
+        # A trial owns everything up to the next trial's start: late packets
+        # of its own, never the next one's DISCOVER.
+        until = windows[index][0] if index < len(windows) else ended + 0.5
+        window = everything.filter(lambda p, b=began, e=until: b <= p.time < e)
+        trial_dir = out / "pcaps" / f"trial-{index:02d}"
+        trial_dir.mkdir(parents=True, exist_ok=True)
+        for point in window.points:
+            write_pcap(trial_dir / f"{point}.pcap", window.filter(lambda p, q=point: p.point == q))
+        write_pcap(trial_dir / "merged.pcap", window)
+        trial = judge_trial(Trial(index), window, setup, address)
+        trial.pcaps = str(trial_dir)
+        report.trials.append(trial)
+    return report, setup
+
+
+def write_report(report: RaceReport, setup: RaceSetup, out: Path) -> Path:
+    path = out / "race.json"
+    path.write_text(json.dumps(report.as_dict(setup.own_gateway), indent=2))
+    return path
