@@ -121,3 +121,13 @@ def test_conflicting_or_bad_options_are_refused_before_any_work(capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["up", "enterprise", "--dhcp-server", "kea"])
     assert exit_info.value.code == 2
+
+
+def test_a_missing_binary_names_its_debian_package():
+    from orchestrator.binaries import require
+    from orchestrator.errors import MissingBinary
+    with pytest.raises(MissingBinary) as failure:
+        require("dhcrelay-nope")
+    assert "apt-get install" in str(failure.value)
+    from orchestrator.binaries import PACKAGES
+    assert PACKAGES["dhcpd"] == "isc-dhcp-server" and PACKAGES["dhcrelay"] == "isc-dhcp-relay"
