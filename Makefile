@@ -15,7 +15,7 @@ help:
 	@echo "make demo    run the main demo: python -m orchestrator demo $(DEMO)"
 	@echo "make test    all tests (PYTEST_ARGS='...' passes options to pytest)"
 	@echo "make unit    unit tests only (tests/unit)"
-	@echo "make bench   bring-up benchmark (bench/bringup.py)"
+	@echo "make bench   the benchmarks of bench/ (bring-up, leases, DNS, pcap reading)"
 	@echo "make clean   remove leftovers of crashed runs (python -m orchestrator clean)"
 	@echo "make lint    byte-compile every Python file (syntax check)"
 
@@ -38,6 +38,9 @@ unit: setup
 
 bench: setup
 	$(PYTHON) bench/bringup.py
+	$(PYTHON) bench/leases.py
+	$(PYTHON) bench/dns.py
+	@if [ -f bench/pcap.py ]; then $(PYTHON) bench/pcap.py; fi
 
 clean:
 	@if [ ! -x $(PYTHON) ]; then echo "make clean: no .venv yet; run 'make setup' first" >&2; exit 1; fi
