@@ -40,12 +40,17 @@ class RaceError(FlowlabError):
 
 @dataclass
 class Offer:
+    """One OFFER and the path of the DISCOVER copy it answers, in ms after
+    the client's DISCOVER: leaving the relay, reaching the server, the
+    server's OFFER, the OFFER at the client."""
+
     relay: str                  # the gateway whose relay carried it
     giaddr: str
     yiaddr: str
-    arrival_ms: float           # at the client, after its DISCOVER
-    relayed_ms: float | None    # the relay's DISCOVER on the server LAN, after the DISCOVER
-    served_ms: float | None     # the server's OFFER on the server LAN, after the DISCOVER
+    arrival_ms: float
+    relayed_ms: float | None = None
+    reached_server_ms: float | None = None
+    served_ms: float | None = None
 
 
 @dataclass
@@ -61,7 +66,9 @@ class Trial:
     subnet: str = ""
     naks: list[str] = field(default_factory=list)       # "NAK via gw2 (giaddr 10.1.2.1)"
     restarts: int = 0
-    bound_ms: float | None = None
+    bound_ms: float | None = None       # DISCOVER to the ACK of the final address
+    applied_ms: float | None = None     # DISCOVER to the lease applied (after the ARP probe)
+    wall_ms: float | None = None        # the whole trial, restart included
     decided_by: str = ""
     problems: list[str] = field(default_factory=list)
     pcaps: str = ""
@@ -170,12 +177,15 @@ def judge_trial(trial: Trial, packets: Packets, setup: RaceSetup, final_address:
     by_giaddr = {gw.address: gw for gw in setup.gateways}
     server_side = mine.filter(lambda p: p.point == point_label(*setup.server))
     for offer in at_client.filter(dhcp(type="OFFER", xid=xid)):
-        gw = by_giaddr.get(offer.dhcp.giaddr)
-        name = gw.name if gw else offer.dhcp.giaddr
-        relayed = _first(server_side, dhcp(type="DISCOVER", xid=xid, giaddr=offer.dhcp.giaddr))
-        served = _first(server_side, dhcp(type="OFFER", xid=xid, giaddr=offer.dhcp.giaddr))
-        trial.offers.append(Offer(name, offer.dhcp.giaddr, offer.dhcp.yiaddr,
-                                  _ms(offer, t0), _ms(relayed, t0), _ms(served, t0)))
+        giaddr = offer.dhcp.giaddr
+        gw = by_giaddr.get(giaddr)
+        copy = dhcp(type="DISCOVER", xid=xid, giaddr=giaddr)
+        left = _first(mine.filter(lambda p, g=gw: g is not None and
+                                  p.point == point_label(g.name, g.outside)), copy)
+        trial.offers.append(Offer(
+            gw.name if gw else giaddr, giaddr, offer.dhcp.yiaddr, _ms(offer, t0),
+            relayed_ms=_ms(left, t0), reached_server_ms=_ms(_first(server_side, copy), t0),
+            served_ms=_ms(_first(server_side, dhcp(type="OFFER", xid=xid, giaddr=giaddr)), t0)))
     if len(trial.offers) >= 2:
         trial.gap_ms = round(trial.offers[1].arrival_ms - trial.offers[0].arrival_ms, 3)
     if trial.offers:
@@ -201,22 +211,28 @@ def judge_trial(trial: Trial, packets: Packets, setup: RaceSetup, final_address:
     return trial
 
 
+STAGES = (("relayed_ms", "relayed", "left its relay"),
+          ("reached_server_ms", "reached the server", "reached the server"),
+          ("served_ms", "was answered", "was answered"))
+
+
 def decided_by(trial: Trial) -> str:
-    """Where on the path the first OFFER got ahead: relaying, the server's
-    order of answering, or the way back to the client."""
+    """Where on the path the winning OFFER got ahead: the order of the two
+    copies at each step (leaving the relays, reaching the server, the
+    server's answers), naming the step where the order changed."""
     if len(trial.offers) < 2:
         return "one OFFER only: no race" if trial.offers else "no OFFER"
-    first, second = trial.offers[0], trial.offers[1]
+    winner, loser = trial.offers[0], trial.offers[1]
     steps = []
-    if first.relayed_ms is not None and second.relayed_ms is not None:
-        lead = second.relayed_ms - first.relayed_ms
-        steps.append(f"{first.relay} relayed {abs(lead):.3f} ms "
-                     f"{'earlier' if lead >= 0 else 'later'}")
-        if first.served_ms is not None and second.served_ms is not None:
-            order = "in that order" if first.served_ms <= second.served_ms else "the other way"
-            steps.append(f"the server answered {order}")
-    steps.append(f"{first.relay}'s OFFER reached the client {trial.gap_ms:.3f} ms first")
-    return "; ".join(steps)
+    for attr, verb, _ in STAGES:
+        w, l = getattr(winner, attr), getattr(loser, attr)
+        if w is None or l is None:
+            continue
+        ahead = winner.relay if w <= l else loser.relay
+        steps.append(f"{ahead}'s copy {verb} first ({abs(l - w):.3f} ms)")
+    if not steps:
+        return f"{winner.relay}'s OFFER reached the client {trial.gap_ms:.3f} ms first"
+    return "; ".join(steps) + f"; {winner.relay}'s OFFER reached the client first"
 
 
 # -- running the trials ------------------------------------------------------------------
@@ -253,6 +269,19 @@ class RaceReport:
             return None
         return {"min": gaps[0], "median": statistics.median(gaps), "max": gaps[-1]}
 
+    def time_budget(self) -> dict[str, float] | None:
+        """Where a trial's time goes, medians in ms: the DHCP exchange itself,
+        the client's ARP probe and applying the lease, and the rest (stopping
+        and starting the client)."""
+        done = [t for t in self.trials if None not in (t.bound_ms, t.applied_ms, t.wall_ms)]
+        if not done:
+            return None
+        wall = statistics.median(t.wall_ms for t in done)
+        dora = statistics.median(t.bound_ms for t in done)
+        applied = statistics.median(t.applied_ms for t in done)
+        return {"trial": wall, "dora": dora, "probe_and_apply": round(applied - dora, 1),
+                "restart": round(wall - applied, 1)}
+
     @property
     def trials_per_minute(self) -> float:
         return round(len(self.trials) / self.seconds * 60, 1) if self.seconds else 0.0
@@ -277,7 +306,8 @@ class RaceReport:
                 "client": self.client, "passed": passed, "verdict": reason,
                 "distribution": self.distribution, "first_offer": self.first_offer,
                 "gap_ms": self.gap_stats(), "seconds": round(self.seconds, 3),
-                "trials_per_minute": self.trials_per_minute, "notes": self.notes,
+                "trials_per_minute": self.trials_per_minute,
+                "time_budget_ms": self.time_budget(), "notes": self.notes,
                 "trials": [asdict(t) for t in self.trials]}
 
 
@@ -299,7 +329,8 @@ def run_race(lab: Lab, client: str, trials: int, out: Path,
             began = time.time()
             lab.restart_dhcp_client(client, fresh=True)
             lease = client_daemon.lease() or {}
-            windows.append((began, time.time(), lease.get("address", "")))
+            windows.append((began, time.time(), lease.get("address", ""),
+                            float(lease.get("time", 0.0))))
     finally:
         for capture in captures:
             capture.stop()
@@ -307,7 +338,7 @@ def run_race(lab: Lab, client: str, trials: int, out: Path,
     everything = merge(*[read(c.path, point=c.label) for c in captures])
     report = RaceReport(lab.topo.name, lab.topo.options.dhcp_server or "dnsmasq",
                         lab.topo.options.vlans, client, [], seconds)
-    for index, (began, ended, address) in enumerate(windows, start=1):
+    for index, (began, ended, address, applied) in enumerate(windows, start=1):
         # A trial owns everything up to the next trial's start: late packets
         # of its own, never the next one's DISCOVER.
         until = windows[index][0] if index < len(windows) else ended + 0.5
@@ -319,6 +350,10 @@ def run_race(lab: Lab, client: str, trials: int, out: Path,
         write_pcap(trial_dir / "merged.pcap", window)
         trial = judge_trial(Trial(index), window, setup, address)
         trial.pcaps = str(trial_dir)
+        trial.wall_ms = round((ended - began) * 1000, 1)
+        first = window.filter(dhcp(type="DISCOVER", chaddr=setup.client_mac))
+        if applied and len(first):
+            trial.applied_ms = round((applied - first[0].time) * 1000, 1)
         report.trials.append(trial)
     return report, setup
 

@@ -86,3 +86,17 @@ def show(race: RaceReport) -> None:
                      (f"min {gaps['min']:.3f} ms, median {gaps['median']:.3f} ms, "
                       f"max {gaps['max']:.3f} ms" if gaps else "no second OFFER") +
                      f"; {race.trials_per_minute} trials/minute", markup=False)
+    budget = race.time_budget()
+    if budget:
+        output.out.print(f"a trial takes {budget['trial']:.0f} ms: DHCP exchange "
+                         f"{budget['dora']:.0f} ms, ARP probe and applying the lease "
+                         f"{budget['probe_and_apply']:.0f} ms, stopping and starting the client "
+                         f"{budget['restart']:.0f} ms", markup=False)
+    naks: dict[str, int] = {}
+    for trial in race.trials:
+        for nak in trial.naks:
+            via = nak.split(" (")[0]
+            naks[via] = naks.get(via, 0) + 1
+    if naks:
+        output.out.print(f"{race.backend}: " + ", ".join(f"{n} {via}" for via, n in naks.items()),
+                         markup=False)

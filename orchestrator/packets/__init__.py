@@ -60,16 +60,42 @@ captures on xiaoming's wire and on the server's::
     # The whole exchange, in time order across both points, for the report:
     print(merge(client, server).filter(dhcp(xid=xid)).describe())
 
-Had the server answered with the wrong pool, the failure would read::
+Had the server offered an address of the wrong pool, the failure would read
+(long lines wrapped here)::
 
     step 2 of 4: expected dhcp(type=OFFER, yiaddr=10.1.1.2) after DHCP DISCOVER
-    xid 0x1a2b3c4d chaddr 02:00:0a:01:01:02 [broadcast] (step 1, 0.000000 xiaoming-eth0);
-    the next packet of kind dhcp(chaddr=02:00:0a:01:01:02) did not match
+      xid 0x1a2b3c4d chaddr 02:00:0a:01:01:02 [broadcast] (step 1, 0.000000
+      xiaoming-eth0); the next packet of kind dhcp(chaddr=02:00:0a:01:01:02) did not match
     matched so far:
-       0.000000 xiaoming-eth0 0.0.0.0.68 > 255.255.255.255.67: DHCP DISCOVER xid 0x1a2b3c4d ...
+       0.000000 xiaoming-eth0 0.0.0.0.68 > 255.255.255.255.67: DHCP DISCOVER
+         xid 0x1a2b3c4d chaddr 02:00:0a:01:01:02 [broadcast]
     there were instead:
-       0.002113 xiaoming-eth0 10.1.2.1.67 > 255.255.255.255.68: DHCP OFFER xid 0x1a2b3c4d
-       yiaddr 10.1.2.2 giaddr 10.1.2.1 [broadcast]    <- yiaddr is 10.1.2.2, not 10.1.1.2
+       0.002100 xiaoming-eth0 10.1.1.1.67 > 255.255.255.255.68: DHCP OFFER xid 0x1a2b3c4d
+         yiaddr 10.1.2.2 giaddr 10.1.1.1 server-id 10.10.10.10 [broadcast]
+         <- yiaddr is 10.1.2.2, not 10.1.1.2
+       ...
+
+Field names, per layer (``p.<layer>.<field>``, ``p["<layer>.<field>"]``,
+``<layer>(<field>=...)``): ``frame`` time point index number file len caplen;
+``eth`` src dst type vlan; ``arp`` op sender_mac sender_ip target_mac
+target_ip is_probe is_gratuitous; ``ip`` src dst ttl id proto len hdr_len df
+mf frag_offset dsfield checksum host; ``udp`` sport dport port len
+payload_len payload; ``tcp`` sport dport port seq ack (relative) seq_raw
+ack_raw flags window len (payload) hdr_len payload; ``icmp`` type code id seq
+payload; ``dhcp`` op type xid flags broadcast ciaddr yiaddr siaddr giaddr
+chaddr hops secs sname file options subnet_mask router dns_servers hostname
+domain_name requested_ip lease_time server_id param_request_list message
+max_size t1 t2 client_id relay_agent_info; ``dns`` id qr opcode aa tc rd ra
+ad cd rcode qdcount ancount nscount arcount qname qtype qclass answers
+authority additional a malformed transport.
+
+Modules, one concern each: ``pcapio`` (file formats), ``packet`` (a packet
+and its classification), ``fields`` (declaring fields), ``layers``/``dhcp``/
+``dns`` (the protocols), ``tcpseq`` (relative numbers), ``captures``
+(reading, merging), ``match``, ``expect``, ``correlate``, ``conversation``,
+``describe``, ``failure``, ``crosscheck`` (agreement with tshark), ``synth``
+(captures of the flows made with scapy, for tests), ``pause`` (why the
+garbage collector is paused during scans).
 """
 
 from __future__ import annotations
@@ -82,8 +108,22 @@ from .dns import Record
 from .expect import Expect, expect
 from .failure import ExpectationFailed
 from .layers import Flags
-from .match import (Matcher, absent, arp, between, dhcp, dns, eth, icmp, ip, pkt, present, tcp,
-                    udp, within)
+from .match import (
+                    Matcher,
+                    absent,
+                    arp,
+                    between,
+                    dhcp,
+                    dns,
+                    eth,
+                    icmp,
+                    ip,
+                    pkt,
+                    present,
+                    tcp,
+                    udp,
+                    within,
+)
 from .packet import FIELDS, LAYERS, Packet
 from .pcapio import CaptureFileError, write_pcap, write_pcapng
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence, overload
 
 from .packet import LINKTYPE_ETHERNET, Packet
+from .pause import collector_paused
 from .pcapio import FileInfo, walk
 from .tcpseq import IsnTable
 
@@ -49,7 +50,8 @@ class Packets(Sequence[Packet]):
         """The packets ``matcher`` accepts (a matcher of :mod:`.match`, or any
         function of a packet), in order."""
         candidates = self.having(getattr(matcher, "need", 0))
-        return Packets([p for p in candidates if matcher(p)], self.label)
+        with collector_paused():
+            return Packets([p for p in candidates if matcher(p)], self.label)
 
     def having(self, need: int) -> list[Packet]:
         """The packets that carry every layer of ``need`` (bits of :mod:`.kinds`),
@@ -60,9 +62,10 @@ class Packets(Sequence[Packet]):
         cache = self.__dict__.setdefault("_having", {})
         found = cache.get(need)
         if found is None:
-            found = cache[need] = [p for p in self._items
-                                   if (p._kinds if p._kinds >= 0 else p._classify()) & need
-                                   == need]
+            with collector_paused():
+                found = cache[need] = [p for p in self._items
+                                       if (p._kinds if p._kinds >= 0 else p._classify()) & need
+                                       == need]
         return found
 
     @property
@@ -103,7 +106,8 @@ class Capture(Packets):
     def tcp_table(self) -> IsnTable:
         """The TCP connections of the capture and their ISNs (built on first use)."""
         if self._isns is None:
-            self._isns = IsnTable(self._items)
+            with collector_paused():
+                self._isns = IsnTable(self._items)
         return self._isns
 
     def tcp_isn(self, packet: Packet, reverse: bool = False) -> int | None:
@@ -133,20 +137,15 @@ def from_frames(frames: Iterable[tuple[float, bytes]], point: str = "memory",
     tests and for packets that never were in a file (e.g. scapy's:
     ``from_frames((p.time, bytes(p)) for p in scapy_packets)``)."""
     capture = Capture(None, point)
-    chunks, packets, offset = [], [], 0
     frames = list(frames)
-    for time, frame in frames:
-        chunks.append(frame)
-    buf = b"".join(chunks)
+    buf = b"".join(frame for _, frame in frames)
+    packets, offset = [], 0
     for index, (time, frame) in enumerate(frames):
         packets.append(Packet(capture, index, round(float(time) * 1e9), point, buf, offset,
                               len(frame), len(frame), linktype))
         offset += len(frame)
     capture._items = packets
     return capture
-
-
-Source = "str | Path | Packets | tuple[str | Path, str]"
 
 
 def _load(source) -> Packets:

@@ -31,6 +31,7 @@ from .captures import Capture, Packets
 from .failure import ExpectationFailed, listing
 from .layers import Flags
 from .packet import Packet
+from .pause import pausing
 from .tcpseq import IsnTracker, endpoints
 
 CLIENT_TO_SERVER = "client → server"
@@ -138,7 +139,7 @@ class Conversation(Sequence[Segment]):
         rows = [tuple(r) for r in rows]
         first_wrong = None
         notes = []
-        for number, (row, segment) in enumerate(zip(rows, self.segments), start=1):
+        for number, (row, segment) in enumerate(zip(rows, self.segments, strict=False), start=1):
             reasons = _compare(row, segment)
             notes.append(reasons)
             if reasons and first_wrong is None:
@@ -237,6 +238,7 @@ def _first_syn(flows, want_client, want_server) -> Packet | None:
     return found
 
 
+@pausing
 def conversation(packets, client=None, server=None, *, syn: Packet | None = None) -> Conversation:
     """The TCP connection between ``client`` and ``server`` (each ``"ip:port"``,
     ``(ip, port)``, or just ``"ip"``), or of the given ``syn`` packet, or of

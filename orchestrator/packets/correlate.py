@@ -33,6 +33,7 @@ from .failure import LIMIT, ExpectationFailed, listing
 from .fields import IPV4, MAC
 from .match import Anything, as_matcher
 from .packet import Packet
+from .pause import pausing
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,7 @@ def nat_identity(packet: Packet):
     return ip_id, packet.ip.proto, bytes(buf[packet._l3 + packet.ip.hdr_len:packet._end])
 
 
+@pausing
 def pair_up(first, second, what=None, identity=routed_identity
             ) -> tuple[list[tuple[Packet, Packet]], list[Packet]]:
     """Pairs (packet in ``first`` accepted by ``what``, the same packet in

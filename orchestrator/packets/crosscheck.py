@@ -296,7 +296,7 @@ def crosscheck(path: str | Path, fields: list[Compared] | None = None,
         cells = line.split("\t")
         number = int(cells[0])
         packet = packets[number - 1] if number <= len(packets) else None
-        for (name, compared), text in zip(chosen, cells[1:]):
+        for (name, compared), text in zip(chosen, cells[1:], strict=False):
             if not text:
                 continue
             theirs = _theirs(compared.kind, text)

@@ -1,9 +1,10 @@
 """One line per packet, the way tcpdump prints it, for failures and reports.
 
 ``describe(packet)`` gives the relative time, the capture point and a
-summary::
+summary (the first line is cut here; it is one line)::
 
-    0.000412 xiaoming-eth0  10.1.1.1.67 > 255.255.255.255.68: DHCP OFFER xid 0x1a2b3c4d yiaddr 10.1.1.2 giaddr 10.1.1.1
+    0.000412 xiaoming-eth0  10.1.1.1.67 > 255.255.255.255.68: DHCP OFFER xid 0x1a2b3c4d
+                            yiaddr 10.1.1.2 giaddr 10.1.1.1
     0.000977 xiaoming-eth0  ARP who-has 10.1.1.3 tell 10.1.1.2
     0.003001 xiaoming-eth0  10.1.1.2.40000 > 61.135.169.125.80: Flags [S.], seq 0, ack 1, len 0
     0.004100 srv-eth0       10.1.1.2.53001 > 10.10.10.10.53: DNS A? www.baidu.com. id 1234

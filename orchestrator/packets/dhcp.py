@@ -18,8 +18,26 @@ import socket
 from typing import Callable
 
 from . import kinds
-from .fields import (BOOL, BYTES, HEX4, HEX8, INT, IPV4, MAC, TEXT, Codec, Field, Layer, ListOf,
-                     Names, ipv4, named, u8, u16, u32)
+from .fields import (
+    BOOL,
+    BYTES,
+    HEX4,
+    HEX8,
+    INT,
+    IPV4,
+    MAC,
+    TEXT,
+    Codec,
+    Field,
+    Layer,
+    ListOf,
+    Names,
+    ipv4,
+    named,
+    u8,
+    u16,
+    u32,
+)
 
 MAGIC_COOKIE = b"\x63\x82\x53\x63"
 OPTIONS_AT = 240
@@ -91,16 +109,13 @@ def parse_options(buf, start: int, end: int) -> dict[int, bytes]:
 
 
 def _options(v) -> dict[int, bytes]:
-    cache = v.packet._cache
-    if cache is None:
-        cache = v.packet._cache = {}
-    found = cache.get("dhcp")
+    found = v.packet._cache          # a DHCP packet's decoded state: its options
     if found is None:
         if v.end - v.base >= OPTIONS_AT and v.buf[v.base + 236:v.base + 240] == MAGIC_COOKIE:
             found = parse_options(v.buf, v.base + OPTIONS_AT, v.end)
         else:
             found = {}
-        cache["dhcp"] = found
+        v.packet._cache = found
     return found
 
 
@@ -147,7 +162,8 @@ class DHCP(Layer):
     name = "dhcp"
     kind = kinds.DHCP
     fields_desc = (
-        Field("op", named(u8(0), BOOTP_OP), BOOTP_OP, "BOOTREQUEST (client to server) or BOOTREPLY"),
+        Field("op", named(u8(0), BOOTP_OP), BOOTP_OP,
+              "BOOTREQUEST (client to server) or BOOTREPLY"),
         Field("htype", u8(1)),
         Field("hlen", u8(2)),
         Field("hops", u8(3)),

@@ -17,7 +17,7 @@ import struct
 from typing import NamedTuple
 
 from . import kinds
-from .fields import (BOOL, INT, IPV4, NAME, Codec, Field, Layer, ListOf, Names, bit, u16)
+from .fields import BOOL, INT, IPV4, NAME, Codec, Field, Layer, ListOf, Names, bit, u16
 
 TYPES = {1: "A", 2: "NS", 5: "CNAME", 6: "SOA", 12: "PTR", 15: "MX", 16: "TXT", 28: "AAAA",
          33: "SRV", 35: "NAPTR", 41: "OPT", 43: "DS", 46: "RRSIG", 47: "NSEC", 48: "DNSKEY",
@@ -132,7 +132,7 @@ def parse(buf, start: int, end: int) -> Message:
             kind, klass = struct.unpack_from("!HH", buf, at)
             at += 4
             questions.append((name, TYPE.name(kind), klass))
-        for section, count in zip(sections, (an, ns, ar)):
+        for section, count in zip(sections, (an, ns, ar), strict=True):
             for _ in range(count):
                 name, at = read_name(buf, at, start, end)
                 if at + 10 > end:
@@ -154,12 +154,10 @@ def parse(buf, start: int, end: int) -> Message:
 
 
 def _message(v) -> Message:
-    cache = v.packet._cache
-    if cache is None:
-        cache = v.packet._cache = {}
-    found = cache.get("dns")
-    if found is None:
-        found = cache["dns"] = parse(v.buf, v.base, v.end)
+    """The parsed message, cached on the packet (replacing the question alone)."""
+    found = v.packet._cache
+    if not isinstance(found, Message):
+        found = v.packet._cache = parse(v.buf, v.base, v.end)
     return found
 
 
@@ -178,15 +176,17 @@ def question(buf, start: int, end: int) -> tuple[str, str, int] | None:
         return None
 
 
+_NO_QUESTION = ("", "", 0)
+
+
 def _question(index: int):
     def read(v):
-        cache = v.packet._cache
-        if cache is None:
-            cache = v.packet._cache = {}
-        found = cache.get("dns.q", False)
-        if found is False:
-            found = cache["dns.q"] = question(v.buf, v.base, v.end)
-        return found[index] if found else None
+        found = v.packet._cache       # None, the first question, or the whole Message
+        if found is None:
+            found = v.packet._cache = question(v.buf, v.base, v.end) or _NO_QUESTION
+        if isinstance(found, Message):
+            found = found.questions[0] if found.questions else _NO_QUESTION
+        return found[index] if found is not _NO_QUESTION else None
     return read
 
 

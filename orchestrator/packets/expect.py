@@ -22,6 +22,7 @@ from .captures import Packets, read
 from .failure import ExpectationFailed, listing, short
 from .match import Either, Fields, Matcher, as_matcher, resolve
 from .packet import LAYERS, Packet
+from .pause import pausing
 
 
 def expect(packets: Packets | Iterable[Packet] | str | Path) -> "Expect":
@@ -76,6 +77,7 @@ class Expect:
         return [p for p in self.packets.having(need) if id(p) not in exclude]
 
     # ------------------------------------------------------------ counts
+    @pausing
     def count(self, matcher, exactly: int | None = None, *, at_least: int | None = None,
               at_most: int | None = None) -> list[Packet]:
         """The packets ``matcher`` accepts, which must be ``exactly`` so many (or
@@ -100,6 +102,7 @@ class Expect:
                 parts.append("  (no packet of that kind at all)")
         raise ExpectationFailed(title, "\n".join(parts), found)
 
+    @pausing
     def none(self, matcher) -> None:
         """No packet matches: ``expect(cap).none(dns())`` for "no DNS packet at all"."""
         matcher = as_matcher(matcher)
@@ -117,6 +120,7 @@ class Expect:
         """The first packet ``matcher`` accepts; there must be one."""
         return self.count(matcher, at_least=1)[0]
 
+    @pausing
     def count_per(self, field: str, matcher, exactly: int | None = None, *,
                   at_least: int | None = None, at_most: int | None = None,
                   keys: Iterable | None = None) -> dict[Any, list[Packet]]:
@@ -151,6 +155,7 @@ class Expect:
         raise ExpectationFailed(title, detail, shown)
 
     # ------------------------------------------------------------ sequences
+    @pausing
     def sequence(self, steps: list, kind=None, *, only: bool = False) -> list[Packet]:
         """Strict order: among the packets ``kind`` accepts, ``steps`` match
         consecutive ones, nothing else of that kind in between.  ``kind``
@@ -208,13 +213,17 @@ class Expect:
             title += f"; no more packets of kind {kind!r} followed"
         raise ExpectationFailed(title, "\n".join(parts), matched + after[:10])
 
+    @pausing
     def in_order(self, steps: list, kind=None) -> list[Packet]:
         """Loose order: ``steps`` match packets in this order, other packets
         allowed in between (among those ``kind`` accepts, if given).  Returns
         the first such packets, one per step."""
         steps = [as_matcher(s) for s in steps]
-        pool = list(self.packets) if kind is None else \
-            [p for p in self.packets if as_matcher(kind)(p)]
+        if kind is None:
+            pool = list(self.packets)
+        else:
+            kind = as_matcher(kind)
+            pool = [p for p in self.packets.having(kind.need) if kind(p)]
         matched: list[Packet] = []
         at = 0
         for number, step in enumerate(steps, start=1):
@@ -238,7 +247,8 @@ class Expect:
                      f"none of the {_plural(len(rest))} after it{scope} matched")
         else:
             rest = pool
-            title = f"step 1 of {total}: expected {step!r}; no packet{scope} matched among {self.where}"
+            title = (f"step 1 of {total}: expected {step!r}; no packet{scope} matched among "
+                     f"{self.where}")
         need = step.need
         kin = [p for p in rest if need and p.kinds & need == need] if need else rest
         parts = []

@@ -37,7 +37,7 @@ class ExpectationFailed(AssertionError):
 def short(packet) -> str:
     """What the packet says, without its addresses: ``DHCP DISCOVER xid 0x...``."""
     text = summary(packet)
-    head, sep, body = text.partition(": ")
+    _, sep, body = text.partition(": ")
     return body if sep and not text.startswith("ARP") else text
 
 

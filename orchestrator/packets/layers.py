@@ -12,8 +12,28 @@ from __future__ import annotations
 import struct
 
 from . import kinds
-from .fields import (BOOL, BYTES, HEX2, HEX4, INT, IPV4, MAC, NUMBER, TEXT, Codec, Field, Layer, ListOf,
-                     Names, ipv4, mac, named, u8, u16, u32)
+from .fields import (
+    BOOL,
+    BYTES,
+    HEX2,
+    HEX4,
+    INT,
+    IPV4,
+    MAC,
+    NUMBER,
+    TEXT,
+    Codec,
+    Field,
+    Layer,
+    ListOf,
+    Names,
+    ipv4,
+    mac,
+    named,
+    u8,
+    u16,
+    u32,
+)
 
 _U16 = struct.Struct("!H").unpack_from
 _U32 = struct.Struct("!I").unpack_from

@@ -5,9 +5,9 @@ Reading walks the record headers of a file held in memory and creates one
 :class:`~.packet.Packet` per record that points into those bytes: no copy of
 the frame, no decoding.  The walk is the only part of reading that is paid
 for every packet up front, so it is kept to one ``unpack_from`` and one
-object per record.  The cyclic garbage collector is paused during it:
-creating a million long-lived objects would otherwise run it hundreds of
-times for nothing (they form no cycles), which doubles the time.
+object per record.  The cyclic garbage collector is paused during it (see
+:mod:`.pause`): creating a million long-lived objects would otherwise run
+it hundreds of times for nothing, which doubles the time.
 
 Writing exists so that captures merged from several points can be opened in
 Wireshark: classic pcap when all packets share a link type, pcapng (one
@@ -17,11 +17,11 @@ packet was seen and ``read`` gives the labels back) otherwise or on request.
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import struct
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
+
+from .pause import collector_paused
 
 PCAP_MAGIC_US = 0xA1B2C3D4
 PCAP_MAGIC_NS = 0xA1B23C4D
@@ -31,17 +31,6 @@ PCAPNG_BYTE_ORDER = 0x1A2B3C4D
 
 class CaptureFileError(ValueError):
     """The file is not a capture this module can read, or is cut short."""
-
-
-@contextlib.contextmanager
-def _no_gc() -> Iterator[None]:
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 class FileInfo:
@@ -66,7 +55,7 @@ def walk(buf: bytes, make: Callable, capture, point: str) -> tuple[list, FileInf
     point, buf, offset, caplen, wirelen, linktype)``, in file order."""
     if len(buf) < 4:
         raise CaptureFileError("file too short for a capture header")
-    with _no_gc():
+    with collector_paused():
         if magic_le(buf) == PCAPNG_SHB:
             return _walk_pcapng(buf, make, capture, point)
         return _walk_pcap(buf, make, capture, point)
@@ -75,11 +64,12 @@ def walk(buf: bytes, make: Callable, capture, point: str) -> tuple[list, FileInf
 def _walk_pcap(buf, make, capture, point):
     if len(buf) < 24:
         raise CaptureFileError("file too short for a pcap header")
-    for order, prefix in (("little", "<"), ("big", ">")):
-        magic = struct.unpack_from(prefix + "I", buf)[0]
-        if magic in (PCAP_MAGIC_US, PCAP_MAGIC_NS):
-            break
-    else:
+    order, prefix = "little", "<"
+    magic = struct.unpack_from("<I", buf)[0]
+    if magic not in (PCAP_MAGIC_US, PCAP_MAGIC_NS):
+        order, prefix = "big", ">"
+        magic = struct.unpack_from(">I", buf)[0]
+    if magic not in (PCAP_MAGIC_US, PCAP_MAGIC_NS):
         raise CaptureFileError(f"not a pcap or pcapng file (magic 0x{magic_le(buf):08x})")
     nano = magic == PCAP_MAGIC_NS
     mult = 1 if nano else 1000

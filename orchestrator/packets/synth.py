@@ -18,8 +18,8 @@ from pathlib import Path
 
 from scapy.layers.dhcp import BOOTP, DHCP
 from scapy.layers.dns import DNS, DNSQR, DNSRR
-from scapy.layers.inet import ICMP, IP, TCP, UDP
-from scapy.layers.l2 import ARP, Ether
+from scapy.layers.inet import ICMP, IP, TCP, UDP, IPOption_RR
+from scapy.layers.l2 import ARP, Dot1Q, Ether
 from scapy.packet import Packet as ScapyPacket
 from scapy.packet import Raw
 from scapy.utils import PcapWriter
@@ -164,10 +164,13 @@ def arp_ping(a: tuple[str, str] = ("10.1.1.2", XIAOMING_MAC),
     ]
     for seq in range(1, pings + 1):
         t = start + 0.0003 + (seq - 1) * 1.0
-        packets.append(_at(Ether(src=a_mac, dst=b_mac) / IP(src=a_ip, dst=b_ip, ttl=64, id=100 + seq)
-                           / ICMP(type=8, id=0x77, seq=seq) / Raw(b"flowlab" * 8), t))
-        packets.append(_at(Ether(src=b_mac, dst=a_mac) / IP(src=b_ip, dst=a_ip, ttl=64, id=200 + seq)
-                           / ICMP(type=0, id=0x77, seq=seq) / Raw(b"flowlab" * 8), t + 0.0001))
+        data = Raw(b"flowlab" * 8)
+        packets.append(_at(Ether(src=a_mac, dst=b_mac)
+                           / IP(src=a_ip, dst=b_ip, ttl=64, id=100 + seq)
+                           / ICMP(type=8, id=0x77, seq=seq) / data, t))
+        packets.append(_at(Ether(src=b_mac, dst=a_mac)
+                           / IP(src=b_ip, dst=a_ip, ttl=64, id=200 + seq)
+                           / ICMP(type=0, id=0x77, seq=seq) / data, t + 0.0001))
     return {point: packets}
 
 
@@ -315,6 +318,22 @@ def web11(client: str = "10.1.1.2", sport: int = 40000, server: str = WEB, dport
         inside.append(_at(Ether(src=macs_in[0], dst=macs_in[1]) / inner, t_in))
         outside.append(_at(Ether(src=macs_out[0], dst=macs_out[1]) / outer, t_out))
     return {"xiaoming-eth0": inside, "edge-eth1": outside}
+
+
+# ---------------------------------------------------------------- odd frames
+
+def odd_frames(start: float = 1_700_000_900.0) -> Scenario:
+    """Frames the flows do not make but real captures may hold: a DISCOVER
+    tagged for VLAN 10 (as on a trunk), a DNS query in an IP packet with
+    options, and a DNS message cut short in its question."""
+    discover = dora_relay()["xiaoming-eth0"][0]
+    tagged = Ether(src=XIAOMING_MAC, dst=BROADCAST) / Dot1Q(vlan=10) / discover["IP"]
+    optioned = Ether() / IP(src="10.1.1.2", dst=SERVER, options=[IPOption_RR()]) \
+        / UDP(sport=5000, dport=53) / DNS(id=5, qd=[])
+    broken = Ether() / IP(src="10.1.1.2", dst=SERVER) / UDP(sport=5000, dport=53) \
+        / Raw(bytes.fromhex("0006 0100 0001 0000 0000 0000 03777777 c0ff"))
+    return {"trunk": [_at(p, start + i * 0.001) for i, p in
+                      enumerate((tagged, optioned, broken))]}
 
 
 # ---------------------------------------------------------------- files

@@ -6,10 +6,23 @@ from __future__ import annotations
 
 import pytest
 
-from orchestrator.packets import (ExpectationFailed, expect, forwarded, icmp, pair_up, synth, tcp,
-                                  translated)
-from orchestrator.packets.synth import (EDGE_PUBLIC, GW1_LAN_MAC, GW2_LAN_MAC, XIAOLI_MAC,
-                                        XIAOMING_MAC)
+from orchestrator.packets import (
+    ExpectationFailed,
+    expect,
+    forwarded,
+    icmp,
+    pair_up,
+    synth,
+    tcp,
+    translated,
+)
+from orchestrator.packets.synth import (
+    EDGE_PUBLIC,
+    GW1_LAN_MAC,
+    GW2_LAN_MAC,
+    XIAOLI_MAC,
+    XIAOMING_MAC,
+)
 
 pytestmark = pytest.mark.timeout(60)
 

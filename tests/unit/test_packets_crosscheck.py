@@ -34,6 +34,7 @@ SCENARIOS = {
     "dns_udp": synth.dns_udp,
     "dns_tcp": synth.dns_tcp,
     "web11": synth.web11,
+    "odd_frames": synth.odd_frames,
 }
 
 
@@ -45,7 +46,7 @@ def name(request):
 def test_every_field_agrees_with_tshark_on_the_documented_flows(tmp_path, name):
     compared = set()
     for scenario, build in SCENARIOS.items():
-        for point, path in synth.save(build(), tmp_path, f"{name}.{scenario}").items():
+        for path in synth.save(build(), tmp_path, f"{name}.{scenario}").values():
             report = crosscheck(path)
             assert report.ok, str(report)
             assert report.packets > 0 and report.compared
@@ -87,6 +88,7 @@ class Tcpdump:
     """tcpdump on an interface of this machine, ready once it says so."""
 
     def __init__(self, interface: str, path, bpf: str):
+        self.path = path
         argv = ["tcpdump", "-i", interface, "-U", "-n", "--immediate-mode", "-w", str(path), bpf]
         self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         seen, deadline = b"", time.monotonic() + 10
@@ -95,8 +97,17 @@ class Tcpdump:
                 seen += os.read(self.proc.stderr.fileno(), 4096)
         assert b"listening on" in seen, seen
 
-    def stop(self):
-        time.sleep(0.2)
+    def stop(self, at_least: int):
+        """Stop once ``at_least`` packets are in the file (-U writes each at
+        once), or after 10 s."""
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                if len(read(self.path)) >= at_least:
+                    break
+            except (OSError, ValueError):
+                pass
+            time.sleep(0.05)
         self.proc.send_signal(signal.SIGINT)
         self.proc.wait(10)
 
@@ -160,11 +171,12 @@ def test_real_captures_of_the_linux_stack_agree(tmp_path, name, interface, linkt
     web_port = free_port()
     path = tmp_path / f"{name}.pcap"
     dump = Tcpdump(interface, path, f"(tcp port {web_port}) or (udp port 53 and host {DNS_HOST})")
+    dns_done = False
     try:
         web_exchange(web_port)
         dns_done = dns_exchange()
     finally:
-        dump.stop()
+        dump.stop(at_least=10 + 2 * dns_done)
     capture = read(path)
     assert capture.info.linktypes == [linktype]
     assert len(capture) >= 10, capture.describe()

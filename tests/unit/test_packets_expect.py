@@ -6,8 +6,18 @@ from __future__ import annotations
 
 import pytest
 
-from orchestrator.packets import (ExpectationFailed, arp, dhcp, dns, expect, icmp, merge, present,
-                                  synth, within)
+from orchestrator.packets import (
+    ExpectationFailed,
+    arp,
+    dhcp,
+    dns,
+    expect,
+    icmp,
+    merge,
+    present,
+    synth,
+    within,
+)
 
 pytestmark = pytest.mark.timeout(60)
 XID = 0x1A2B3C4D
@@ -229,3 +239,21 @@ def test_long_listings_are_cut_in_the_middle(tmp_path, name):
 def test_expect_takes_a_path_or_a_list(dora):
     expect(dora["srv-eth0"].path).count(dhcp(), exactly=4)
     expect(list(dora["srv-eth0"])).sequence(DORA)
+
+
+def test_the_worked_example_of_the_package_docstring_runs(tmp_path, name, monkeypatch, capsys):
+    import textwrap
+
+    import orchestrator.packets as library
+    doc = library.__doc__
+    block = doc[doc.index("Worked example"):]
+    block = block[block.index("::\n") + 3:]
+    code = textwrap.dedent(block[:block.index("\nHad the server")])
+    directory = tmp_path / name
+    directory.mkdir()
+    for point, path in synth.save(synth.dora_relay(), directory, "x").items():
+        path.rename(directory / f"{point}.pcap")
+    monkeypatch.chdir(directory)
+    exec(compile(code, "orchestrator/packets/__init__.py", "exec"), {})
+    printed = capsys.readouterr().out.splitlines()
+    assert len(printed) == 8 and "srv-eth0" in printed[1] and "DHCP ACK" in printed[-1]

@@ -6,8 +6,25 @@ from __future__ import annotations
 
 import pytest
 
-from orchestrator.packets import (ExpectationFailed, absent, arp, between, dhcp, dns, eth, expect,
-                                  icmp, ip, merge, pkt, present, synth, tcp, udp, within)
+from orchestrator.packets import (
+    ExpectationFailed,
+    absent,
+    arp,
+    between,
+    dhcp,
+    dns,
+    eth,
+    expect,
+    icmp,
+    ip,
+    merge,
+    pkt,
+    present,
+    synth,
+    tcp,
+    udp,
+    within,
+)
 
 pytestmark = pytest.mark.timeout(60)
 XID = 0x1A2B3C4D

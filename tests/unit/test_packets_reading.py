@@ -13,8 +13,17 @@ import subprocess
 
 import pytest
 
-from orchestrator.packets import (CaptureFileError, Flags, Record, from_frames, merge, read, synth,
-                                  write_pcap, write_pcapng)
+from orchestrator.packets import (
+    CaptureFileError,
+    Flags,
+    Record,
+    from_frames,
+    merge,
+    read,
+    synth,
+    write_pcap,
+    write_pcapng,
+)
 from orchestrator.packets import kinds as K
 
 pytestmark = pytest.mark.timeout(60)
@@ -239,3 +248,14 @@ def test_snapped_packets_do_not_read_past_their_frame(dora):
     assert snapped[0].kinds & K.UDP and not snapped[0].kinds & K.DHCP
     assert snapped[0].udp.payload_len == 60 - 42
     assert snapped[1].dhcp.type == "OFFER"
+
+
+def test_vlan_tags_ip_options_and_malformed_dns(tmp_path, name):
+    capture = synth.load(synth.odd_frames(), tmp_path, name)["trunk"]
+    first, second, third = capture
+    assert first.eth.vlan == 10 and first.eth.type == 0x0800 and "vlan" in first.layers
+    assert first.dhcp.type == "DISCOVER" and first.dhcp.chaddr == synth.XIAOMING_MAC
+    assert second.ip.hdr_len == 24 and second.udp.dport == 53 and second.dns.id == 5
+    assert second.dns.qname is None
+    assert third.dns.id == 6 and third.dns.qname is None and third.dns.malformed
+    assert "DNS id 6" in third.describe()

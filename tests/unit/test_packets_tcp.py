@@ -6,8 +6,17 @@ from __future__ import annotations
 
 import pytest
 
-from orchestrator.packets import (CLIENT_TO_SERVER, SERVER_TO_CLIENT, ExpectationFailed,
-                                  conversation, expect, from_frames, merge, synth, tcp)
+from orchestrator.packets import (
+    CLIENT_TO_SERVER,
+    SERVER_TO_CLIENT,
+    ExpectationFailed,
+    conversation,
+    expect,
+    from_frames,
+    merge,
+    synth,
+    tcp,
+)
 
 pytestmark = pytest.mark.timeout(60)
 C, S = "client → server", "server → client"
@@ -67,7 +76,7 @@ def test_relative_numbers_in_a_strict_sequence_fail_readably(web):
 
 
 def test_the_eleven_segments_row_by_row(web):
-    for point, capture in web.items():
+    for capture in web.values():
         conv = conversation(capture, server=(synth.WEB, 80))
         L, R = conv[3].len, conv[5].len
         assert (L, R) == (len(synth.REQUEST), len(synth.RESPONSE))
