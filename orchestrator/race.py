@@ -211,9 +211,8 @@ def judge_trial(trial: Trial, packets: Packets, setup: RaceSetup, final_address:
     return trial
 
 
-STAGES = (("relayed_ms", "relayed", "left its relay"),
-          ("reached_server_ms", "reached the server", "reached the server"),
-          ("served_ms", "was answered", "was answered"))
+STAGES = (("relayed_ms", "relayed"), ("reached_server_ms", "reached the server"),
+          ("served_ms", "was answered"))
 
 
 def decided_by(trial: Trial) -> str:
@@ -224,12 +223,12 @@ def decided_by(trial: Trial) -> str:
         return "one OFFER only: no race" if trial.offers else "no OFFER"
     winner, loser = trial.offers[0], trial.offers[1]
     steps = []
-    for attr, verb, _ in STAGES:
-        w, l = getattr(winner, attr), getattr(loser, attr)
-        if w is None or l is None:
+    for attr, verb in STAGES:
+        won, lost = getattr(winner, attr), getattr(loser, attr)
+        if won is None or lost is None:
             continue
-        ahead = winner.relay if w <= l else loser.relay
-        steps.append(f"{ahead}'s copy {verb} first ({abs(l - w):.3f} ms)")
+        ahead = winner.relay if won <= lost else loser.relay
+        steps.append(f"{ahead}'s copy {verb} first ({abs(lost - won):.3f} ms)")
     if not steps:
         return f"{winner.relay}'s OFFER reached the client {trial.gap_ms:.3f} ms first"
     return "; ".join(steps) + f"; {winner.relay}'s OFFER reached the client first"
