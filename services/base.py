@@ -11,6 +11,7 @@ lets tests render every config without root.
 
 from __future__ import annotations
 
+import math
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,17 +23,54 @@ from orchestrator.model import Host, Service, Topology
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
+_TOML_ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\t": "\\t", "\n": "\\n",
+                 "\f": "\\f", "\r": "\\r"}
+
+
+def _toml_char(char: str) -> str:
+    if char in _TOML_ESCAPES:
+        return _TOML_ESCAPES[char]
+    if ord(char) < 0x20 or ord(char) == 0x7F:
+        return f"\\u{ord(char):04X}"
+    return char
+
+
+def toml_value(value: Any) -> str:
+    """A TOML literal for a string, integer, float, boolean, path or list of
+    them: the ``toml`` filter of the templates of our own daemons."""
+    if isinstance(value, jinja2.Undefined):
+        str(value)                      # StrictUndefined raises, naming the variable
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"cannot write {value!r} in TOML")
+        return repr(value)
+    if isinstance(value, Path):
+        value = str(value)
+    if isinstance(value, str):
+        return '"' + "".join(_toml_char(c) for c in value) + '"'
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(toml_value(item) for item in value) + "]"
+    raise ValueError(f"cannot write {value!r} in TOML")
+
+
 _environment = jinja2.Environment(
     loader=jinja2.FileSystemLoader(str(TEMPLATES)),
     undefined=jinja2.StrictUndefined,
     keep_trailing_newline=True,
     trim_blocks=True,
     lstrip_blocks=True,
+    autoescape=False,
 )
+_environment.filters["toml"] = toml_value
 
 
 def render(template: str, **data: Any) -> str:
-    """Render a template of ``services/templates``; a missing value raises."""
+    """Render a template of ``services/templates``; a missing value raises
+    ``jinja2.UndefinedError`` naming it."""
     return _environment.get_template(template).render(**data)
 
 
@@ -116,6 +154,11 @@ class Daemon:
 
     def launch(self) -> Launch:
         raise NotImplementedError
+
+    def make_launch(self, **fields: Any) -> Launch:
+        """A Launch named after this daemon and its node, at its stage."""
+        fields.setdefault("binary", self.binary)
+        return Launch(name=self.label, node=self.ctx.host.name, stage=self.stage, **fields)
 
 
 def python_module(module: str, *args: str) -> list[str]:

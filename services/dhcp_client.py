@@ -78,8 +78,7 @@ class Dhclient(DhcpClient):
         ifname = self.iface.name
         conf = self.ctx.path(f"dhclient-{ifname}.conf")
         hook, script = self.hook(arp_probe=True)   # dhclient itself does not probe
-        return Launch(
-            name=self.label, node=self.ctx.host.name, binary=self.binary, stage=self.stage,
+        return self.make_launch(
             files={conf: render("dhclient.conf.j2", node=self.ctx.host.name, interface=ifname,
                                 initial_interval=1, backoff_cutoff=2, timeout=60, retry=1),
                    hook: script},
@@ -99,8 +98,7 @@ class Udhcpc(DhcpClient):
     def launch(self) -> Launch:
         ifname = self.iface.name
         hook, script = self.hook(arp_probe=False)  # udhcpc -a probes by itself
-        return Launch(
-            name=self.label, node=self.ctx.host.name, binary=self.binary, stage=self.stage,
+        return self.make_launch(
             files={hook: script}, executables=(hook,),
             argv=["udhcpc", "-f", "-i", ifname, "-s", hook,
                   f"-a{UDHCPC_ARP_WAIT_MS}", "-x", f"hostname:{self.ctx.host.name}",

@@ -25,8 +25,7 @@ class DnsmasqCache(Daemon):
         conf, log = self.ctx.path("dnsmasq-cache.conf"), self.ctx.path("dnsmasq-cache.log")
         upstream = self.ctx.params.get("upstream")
         initial = f"nameserver {upstream}\n" if upstream else ""
-        return Launch(
-            name=self.label, node=self.ctx.host.name, binary=self.binary, stage=self.stage,
+        return self.make_launch(
             files={conf: render("dnsmasq-cache.conf.j2", node=self.ctx.host.name,
                                 upstream_file=self.upstream_file, cache_size=150,
                                 pidfile=self.ctx.path("dnsmasq-cache.pid"), logfile=log),

@@ -34,8 +34,7 @@ class DnsDaemon(Daemon):
 
     def launch(self) -> Launch:
         conf = self.ctx.path(f"{self.kind}.toml")
-        return Launch(
-            name=self.label, node=self.ctx.host.name, stage=self.stage,
+        return self.make_launch(
             files={conf: self.config(self.ctx.path(f"{self.kind}-queries.log"))},
             check=python_module("services.dns", "check", conf),
             argv=python_module("services.dns", self.role, conf),

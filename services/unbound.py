@@ -24,8 +24,7 @@ class UnboundReference(Daemon):
         log = self.ctx.path("unbound.log")
         zone = "".join(f". 3600000 NS {name}\n{name} 3600000 A {address}\n"
                        for name, address in self.root_hints)
-        return Launch(
-            name=self.label, node=self.ctx.host.name, binary=self.binary, stage=self.stage,
+        return self.make_launch(
             files={hints: zone, conf: render("unbound.conf.j2", node=self.ctx.host.name,
                                              listen=self.listen, port=self.port,
                                              directory=str(self.ctx.directory), logfile=log,

@@ -23,6 +23,7 @@ from typing import Any, Mapping
 
 import jinja2
 
+from ..base import render, toml_value  # noqa: F401  (toml_value: kept for callers)
 from .endpoint import DNS_PORT, Endpoint, check_address, check_port, has_port, parse_endpoint
 from .recursion import Limits
 from .zone import Zone
@@ -231,47 +232,6 @@ def _authoritative(data: dict) -> AuthoritativeConfig:
 
 
 # -- rendering ----------------------------------------------------------------
-def toml_value(value: Any) -> str:
-    """A TOML literal for a string, integer, float, boolean or list of them
-    (the ``toml`` filter of the templates)."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise ValueError(f"cannot write {value!r} in TOML")
-        return repr(value)
-    if isinstance(value, Path):
-        value = str(value)
-    if isinstance(value, str):
-        out = []
-        for char in value:
-            code = ord(char)
-            if char == '"':
-                out.append('\\"')
-            elif char == "\\":
-                out.append("\\\\")
-            elif code < 0x20 or code == 0x7F:
-                out.append({"\t": "\\t", "\n": "\\n", "\r": "\\r"}.get(char, f"\\u{code:04X}"))
-            else:
-                out.append(char)
-        return '"' + "".join(out) + '"'
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(toml_value(item) for item in value) + "]"
-    if isinstance(value, jinja2.Undefined):
-        str(value)                      # StrictUndefined raises, naming the variable
-    raise ValueError(f"cannot write {value!r} in TOML")
-
-
-def _environment() -> jinja2.Environment:
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)),
-                             undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
-                             trim_blocks=True, lstrip_blocks=True, autoescape=False)
-    env.filters["toml"] = toml_value
-    return env
-
-
 _RESOLVER_DEFAULTS = dict(port=DNS_PORT, query_log=None, forwarders=(), root_hints=(),
                           nameserver_port=DNS_PORT, timeout=2.0, attempts=2, cache_size=10000,
                           **{name: getattr(Limits(), name) for name in
@@ -287,7 +247,7 @@ def _render(template: str, data: Mapping[str, Any], defaults: dict, required: tu
         raise ValueError(f"{template}: unknown field {unknown[0]!r}")
     values = {**defaults, **data}
     try:
-        text = _environment().get_template(template).render(**values)
+        text = render(template, **values)
     except jinja2.UndefinedError as error:
         raise ValueError(f"{template}: missing field: {error.message}") from None
     parse_config(text, f"rendered {template}")        # the dry run, before anyone launches it

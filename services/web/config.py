@@ -30,15 +30,14 @@ an error too, so a typo never becomes a setting that nothing reads.
 from __future__ import annotations
 
 import ipaddress
-import math
 import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import jinja2
 
+from ..base import render, toml_value  # noqa: F401  (toml_value: kept for callers)
 from .pages import DEFAULT_BODY, TEXTBOOK_PAGE_LIMIT, Site
 
 MODES = ("normal", "textbook")
@@ -142,48 +141,9 @@ def render_config(data: Mapping[str, object]) -> str:
     ``response_pause_ms``).  A missing value raises ``jinja2.UndefinedError``;
     a rendered config that does not check raises ``ConfigError``.
     """
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATE_DIR),
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-        autoescape=False,
-    )
-    env.filters["toml"] = toml_value
-    text = env.get_template(TEMPLATE_NAME).render(**data)
+    text = render(TEMPLATE_NAME, **data)
     parse_config(tomllib.loads(text))
     return text
-
-
-def toml_value(value: object) -> str:
-    """A TOML literal for a string, integer, float, boolean or list of them
-    (jinja2 filter ``toml``)."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise ValueError(f"cannot write {value!r} in a config")
-        return repr(value)
-    if isinstance(value, str):
-        return '"' + "".join(_toml_char(c) for c in value) + '"'
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(toml_value(v) for v in value) + "]"
-    if isinstance(value, Path):
-        return toml_value(str(value))
-    raise TypeError(f"cannot write a {type(value).__name__} in a config: {value!r}")
-
-
-_TOML_ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\t": "\\t", "\n": "\\n",
-                 "\f": "\\f", "\r": "\\r"}
-
-
-def _toml_char(c: str) -> str:
-    if c in _TOML_ESCAPES:
-        return _TOML_ESCAPES[c]
-    if ord(c) < 0x20 or ord(c) == 0x7F:
-        return f"\\u{ord(c):04X}"
-    return c
 
 
 def _sites(value: object, document: Mapping[str, object]) -> tuple[Site, ...]:
