@@ -19,9 +19,9 @@ pytestmark = pytest.mark.root
 UP_TIMEOUT = 60
 
 
-def flowlab(*args: str, **kwargs) -> subprocess.CompletedProcess:
+def flowlab(*args: str, timeout: float = 120, **kwargs) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "orchestrator", *args],
-                          capture_output=True, text=True, timeout=120, **kwargs)
+                          capture_output=True, text=True, timeout=timeout, **kwargs)
 
 
 def start_up(*args: str) -> subprocess.Popen:
