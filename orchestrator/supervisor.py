@@ -44,6 +44,7 @@ class Running:
     launch: Launch
     proc: subprocess.Popen
     started: float
+    log_offset: int = 0            # readiness is judged on what this run wrote
     ready_after: float | None = None
 
 
@@ -98,11 +99,12 @@ class Supervisor:
             raise LabError(f"{launch.name} is already running")
         argv = list(launch.argv)
         argv[0] = require(argv[0]) if not os.path.isabs(argv[0]) else argv[0]
+        offset = os.path.getsize(launch.log) if os.path.exists(launch.log) else 0
         with open(launch.log, "ab") as log:
             proc = subprocess.Popen(self.lab.exec_argv(launch.node, argv),
                                     stdin=subprocess.DEVNULL, stdout=log,
                                     stderr=subprocess.STDOUT, start_new_session=True)
-        running = Running(launch, proc, time.monotonic())
+        running = Running(launch, proc, time.monotonic(), offset)
         self.running[launch.name] = running
         self.lab.record(Process(launch.node, proc.pid, launch.name))
         return running
@@ -112,7 +114,7 @@ class Supervisor:
         deadline = running.started + launch.deadline
         pattern = re.compile(launch.ready.pattern) if isinstance(launch.ready, LogLine) else None
         while True:
-            if self._is_ready(launch, pattern):
+            if self._is_ready(launch, pattern, running.log_offset):
                 running.ready_after = time.monotonic() - running.started
                 return
             code = running.proc.poll()
@@ -126,11 +128,15 @@ class Supervisor:
             time.sleep(POLL_SECONDS)
 
     @staticmethod
-    def _is_ready(launch: Launch, pattern: re.Pattern | None) -> bool:
+    def _is_ready(launch: Launch, pattern: re.Pattern | None, offset: int) -> bool:
+        """Ready by its own file, or by a line of the log written since this
+        start (a restarted daemon appends to the log of the one before)."""
         if isinstance(launch.ready, FileAppears):
             return os.path.exists(launch.ready.path)
         try:
-            return bool(pattern.search(Path(launch.log).read_text(errors="replace")))
+            with open(launch.log, "rb") as log:
+                log.seek(offset)
+                return bool(pattern.search(log.read().decode(errors="replace")))
         except OSError:
             return False
 
@@ -139,6 +145,13 @@ class Supervisor:
         if isinstance(launch.ready, FileAppears):
             return f"waiting for {launch.ready.path}"
         return f"waiting for a log line matching {launch.ready.pattern!r}"
+
+    def restart(self, launch: Launch) -> Running:
+        """Stop a daemon and start it again from the same launch, ready."""
+        self.stop(launch.name)
+        running = self.start(launch)
+        self.wait_ready(running)
+        return running
 
     # -- stopping -----------------------------------------------------------------------
     def stop(self, name: str) -> None:

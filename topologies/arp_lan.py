@@ -15,10 +15,14 @@ from __future__ import annotations
 
 from orchestrator.model import Topology, TopologyOptions
 
-# Short neighbour timers: reachable for 2.5-7.5 s (base 5 s, randomised),
-# a stale entry is probed 1 s after use and collected after 10 s.
+# Short neighbour timers.  A confirmed entry is REACHABLE for 1-3 s (base 2 s,
+# randomised by the kernel between half and one and a half times the base),
+# then STALE: still used, but the first use starts DELAY, and 1 s later
+# PROBE sends requests unicast to the cached MAC.  Unused stale entries may be
+# garbage-collected after 10 s (only when the table is large enough for the
+# collector to run at all).
 ARP_TIMERS = {
-    "base_reachable_time_ms": 5000,
+    "base_reachable_time_ms": 2000,
     "delay_first_probe_time": 1,
     "gc_stale_time": 10,
 }

@@ -31,6 +31,13 @@ ERRATA: dict[str, Erratum] = {e.key: e for e in (
     Erratum("arp-ethertype",
             "000: ARP and RARP frames carry type 0x0800",
             "ARP is 0x0806 (RARP 0x8035); 0x0800 is IPv4"),
+    Erratum("arp-expiry",
+            "001: an ARP cache entry has a lifetime; when it ends, the whole exchange is "
+            "repeated (a broadcast request)",
+            "Linux keeps an expired entry as STALE and still sends with it; on use it waits "
+            "delay_first_probe_time (DELAY), then confirms the entry with requests unicast to "
+            "the cached MAC (PROBE, ucast_solicit = 3); it broadcasts again only once the entry "
+            "is gone (garbage-collected, or FAILED after unanswered probes)"),
     Erratum("synack-retries",
             "001: the SYN-ACK is retransmitted every 3 s, five times",
             "Linux backs off from 1 s: 1, 2, 4, 8, 16 s (net.ipv4.tcp_synack_retries = 5)"),
