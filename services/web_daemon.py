@@ -1,7 +1,10 @@
 """The web server of the emulated internet as a lab service (``http``).
 
 The server itself is :mod:`services.web`; here the topology's declaration
-(sites, port, mode) becomes its TOML config and a :class:`Launch`.
+(sites, port, mode) becomes its TOML config and a :class:`Launch`.  A host
+may declare one server per mode (the emulated ``web`` runs a normal one on
+port 80 and a textbook one beside it): the textbook instance's label and
+files carry its mode, so the two never share a name, a config or a log.
 """
 
 from __future__ import annotations
@@ -15,15 +18,29 @@ class WebServer(Daemon):
     name = "web"
     stage = STAGE_SERVERS
 
+    @property
+    def mode(self) -> str:
+        return self.ctx.params.get("mode", "normal")
+
+    @property
+    def stem(self) -> str:
+        """``web`` for the normal server, ``web-textbook`` for the other."""
+        return self.name if self.mode == "normal" else f"{self.name}-{self.mode}"
+
+    @property
+    def label(self) -> str:
+        return f"{self.stem}@{self.ctx.host.name}"
+
     def launch(self) -> Launch:
         params = self.ctx.params
-        conf = self.ctx.path("web.toml")
+        prefix = "" if self.mode == "normal" else f"{self.mode}-"
+        conf = self.ctx.path(f"{self.stem}.toml")
         text = render_config({
             "listen": listen_address(self), "port": int(params.get("port", 80)),
-            "mode": params.get("mode", "normal"), "log": self.ctx.path("access.log"),
+            "mode": self.mode, "log": self.ctx.path(f"{prefix}access.log"),
             "sites": [{"name": name} for name in params["sites"]], "document": {},
         })
         return Launch(name=self.label, node=self.ctx.host.name, stage=self.stage,
                       files={conf: text}, check=python_module("services.web", "check", conf),
                       argv=python_module("services.web", conf),
-                      log=self.ctx.path("web.log"), ready=LogLine(READY))
+                      log=self.ctx.path(f"{self.stem}.log"), ready=LogLine(READY))

@@ -5,13 +5,16 @@
                           isp (router)
      uplink ------------- isp-eth0            (the customer's WAN link)
      pubdns   8.8.8.8 ---- isp-eth1  8.8.8.1
-     web      61.135.169.125 -- isp-eth2  61.135.169.1     www.baidu.com
+     web      61.135.169.125 -- isp-eth2  61.135.169.1     www.baidu.com (:80, :8080)
      root     198.41.0.4 ----- isp-eth3  198.41.0.1         a.root-servers.net
      tld      192.5.6.30 ----- isp-eth4  192.5.6.1          a.gtld-servers.net (com.)
      auth     202.108.22.220 - isp-eth5  202.108.22.1       ns1.baidu.com (baidu.com.)
 
 Every server sits alone on its own /24, point to point with the isp router,
-so each has "one interface per internet subnet" as the texts draw it.  The
+so each has "one interface per internet subnet" as the texts draw it.
+``web`` serves www.baidu.com twice: an ordinary server on port 80 (what curl
+and browsers get) and the texts' "textbook" server on port 8080, whose
+exchange with the textbook client is the eleven segments of web-11.  The
 isp router knows no route to any private network: the customer's edge must
 translate, as on the real internet.  Nothing here is ever connected to the
 machine's real interfaces.
@@ -20,6 +23,8 @@ machine's real interfaces.
 from __future__ import annotations
 
 from orchestrator.model import Router, Topology, service
+
+TEXTBOOK_PORT = 8080
 
 ROOT_HINTS = [("a.root-servers.net.", "198.41.0.4")]
 
@@ -61,7 +66,8 @@ SERVERS = [
     ("pubdns", "8.8.8.8/24", "8.8.8.1/24",
      [service("dns-resolver", mode="recursive", root_hints=ROOT_HINTS)]),
     ("web", "61.135.169.125/24", "61.135.169.1/24",
-     [service("http", sites=["www.baidu.com"])]),
+     [service("http", sites=["www.baidu.com"]),
+      service("http", sites=["www.baidu.com"], mode="textbook", port=TEXTBOOK_PORT)]),
     ("root", "198.41.0.4/24", "198.41.0.1/24",
      [service("dns-authoritative", zones=ZONES["root"])]),
     ("tld", "192.5.6.30/24", "192.5.6.1/24",
