@@ -263,7 +263,7 @@ def dns_tcp(client: str = "10.1.1.2", server: str = SERVER, qname: str = "many.b
 
 REQUEST = (b"GET / HTTP/1.1\r\nHost: www.baidu.com\r\nUser-Agent: flowlab\r\n"
            b"Accept: */*\r\n\r\n")
-RESPONSE = (b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 38\r\n\r\n"
+RESPONSE = (b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 39\r\n\r\n"
             b"<html><body>www.baidu.com</body></html>")
 
 
