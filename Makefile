@@ -12,7 +12,7 @@ DEMO        ?= enterprise
 
 help:
 	@echo "make setup   install packages, start Open vSwitch, create .venv (.ci/setup)"
-	@echo "make demo    run the main demo: python -m orchestrator demo $(DEMO)"
+	@echo "make demo    the main job: demo $(DEMO), then verify $(DEMO)"
 	@echo "make test    all tests (PYTEST_ARGS='...' passes options to pytest)"
 	@echo "make unit    unit tests only (tests/unit)"
 	@echo "make bench   the benchmarks of bench/ (bring-up, leases, DNS, pcap reading)"
@@ -22,8 +22,11 @@ help:
 setup:
 	@bash .ci/setup
 
+# The main job: the guided tour (leases, DNS chain, web page through the NAT),
+# then every documented flow of the topology proven from captures.
 demo: setup
 	$(PYTHON) -m orchestrator demo $(DEMO)
+	$(PYTHON) -m orchestrator verify $(DEMO)
 
 # pytest exits 5 when it collected no tests: a failure here, said plainly.
 test: setup
