@@ -43,7 +43,8 @@ bench: setup
 	$(PYTHON) bench/bringup.py
 	$(PYTHON) bench/leases.py
 	$(PYTHON) bench/dns.py
-	@if [ -f bench/pcap.py ]; then $(PYTHON) bench/pcap.py; fi
+	$(PYTHON) bench/pcap.py
+	$(PYTHON) bench/verify.py
 
 clean:
 	@if [ ! -x $(PYTHON) ]; then echo "make clean: no .venv yet; run 'make setup' first" >&2; exit 1; fi
