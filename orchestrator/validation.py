@@ -491,6 +491,11 @@ def _reservation_problems(topo: Topology, iface: Interface,
         yield TopologyError(iface.node, field,
                             f"{reserve} is inside the dynamic pool {_pool_text(spec)}: reserve "
                             "an address outside it")
+    renew = iface.dhcp.renew_time
+    if renew is not None and spec is not None and renew >= spec.lease_time:
+        yield TopologyError(iface.node, f"{iface.name}: dhcp.renew_time",
+                            f"T1 of {renew} s is not shorter than the lease of "
+                            f"{spec.lease_time} s: the client would renew after it expired")
 
 
 def check_nat(topo: Topology) -> Problems:

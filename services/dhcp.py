@@ -32,7 +32,10 @@ def subnet_data(subnet: Subnet, relayed: bool) -> dict:
 
 
 def reservations(topo: Topology, server: str) -> list[dict]:
-    return [{"name": iface.node, "mac": iface.mac, "ip": str(iface.dhcp.reserve)}
+    """Addresses reserved by MAC; ``renew_time`` (T1) is 0 where the server
+    keeps its default, half the lease."""
+    return [{"name": iface.node, "mac": iface.mac, "ip": str(iface.dhcp.reserve),
+             "renew_time": iface.dhcp.renew_time or 0}
             for iface in topo.interfaces()
             if iface.dhcp and iface.dhcp.server == server and iface.dhcp.reserve is not None]
 
@@ -64,13 +67,17 @@ class DnsmasqDhcp(Daemon):
     binary = "dnsmasq"
     stage = STAGE_ENTERPRISE
 
+    @property
+    def lease_database(self) -> str:
+        """dnsmasq's lease file: one line per lease it holds."""
+        return self.ctx.path("leases")
+
     def launch(self) -> Launch:
         data = server_data(self.ctx)
         conf, log = self.ctx.path("dnsmasq.conf"), self.ctx.path("dnsmasq.log")
-        data.update(leasefile=self.ctx.path("leases"), pidfile=self.ctx.path("dnsmasq.pid"),
+        data.update(leasefile=self.lease_database, pidfile=self.ctx.path("dnsmasq.pid"),
                     logfile=log)
-        return Launch(
-            name=self.label, node=self.ctx.host.name, binary=self.binary, stage=self.stage,
+        return self.make_launch(
             files={conf: render("dnsmasq-dhcp.conf.j2", **data)},
             check=["dnsmasq", "--test", "-C", conf],
             argv=["dnsmasq", "--keep-in-foreground", "-C", conf],
@@ -82,11 +89,15 @@ class IscDhcpd(Daemon):
     binary = "dhcpd"
     stage = STAGE_ENTERPRISE
 
+    @property
+    def lease_database(self) -> str:
+        """dhcpd.leases: every lease change appended as a ``lease`` block."""
+        return self.ctx.path("dhcpd.leases")
+
     def launch(self) -> Launch:
         data = server_data(self.ctx)
-        conf, leases = self.ctx.path("dhcpd.conf"), self.ctx.path("dhcpd.leases")
-        return Launch(
-            name=self.label, node=self.ctx.host.name, binary=self.binary, stage=self.stage,
+        conf, leases = self.ctx.path("dhcpd.conf"), self.lease_database
+        return self.make_launch(
             files={conf: render("dhcpd.conf.j2", **data), leases: ""},
             check=["dhcpd", "-t", "-4", "-cf", conf, "-lf", leases],
             # -f foreground, -d log to stderr; the lease file is in the run
@@ -110,8 +121,7 @@ class Dhcrelay(Daemon):
         for iface in params["downstream"]:
             argv += ["-id", iface]
         argv += ["-iu", params["upstream"], str(params["server"])]
-        return Launch(name=self.label, node=self.ctx.host.name, binary=self.binary,
-                      stage=self.stage, argv=argv, log=self.ctx.path("dhcrelay.log"),
+        return self.make_launch(argv=argv, log=self.ctx.path("dhcrelay.log"),
                       ready=LogLine(r"Sending on\s+Socket/fallback"))
 
 

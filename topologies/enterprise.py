@@ -29,6 +29,7 @@ from orchestrator.model import Dhcp, Topology, TopologyOptions, service
 from topologies.internet import add_internet
 
 RESOLVER = "10.10.10.10"
+RENEW_TIME = 10
 
 
 def build(options: TopologyOptions = TopologyOptions()) -> Topology:
@@ -70,14 +71,16 @@ def build(options: TopologyOptions = TopologyOptions()) -> Topology:
         gw.route("default", via="10.10.10.254")
 
     # The PCs: DHCP through their own gateway, with a reservation by MAC.
-    for name, vlan, relay, reserve, mac in (
-            ("xiaoming", vlan10, "gw1", "10.1.1.2", "02:00:0a:01:01:02"),
-            ("xiaomei", vlan10, "gw1", "10.1.1.3", "02:00:0a:01:01:03"),
-            ("xiaoli", vlan20, "gw2", "10.1.2.2", "02:00:0a:01:02:02")):
+    # xiaoli's reservation renews at T1 = RENEW_TIME s (her lease stays an
+    # hour): a renewal the renew check can watch without waiting half an hour.
+    for name, vlan, relay, reserve, mac, renew in (
+            ("xiaoming", vlan10, "gw1", "10.1.1.2", "02:00:0a:01:01:02", None),
+            ("xiaomei", vlan10, "gw1", "10.1.1.3", "02:00:0a:01:01:03", None),
+            ("xiaoli", vlan20, "gw2", "10.1.2.2", "02:00:0a:01:02:02", RENEW_TIME)):
         pc = topo.host(name, description=f"PC in VLAN {vlan.id}, DHCP client",
                        hosts={"intranet.corp": RESOLVER}, services=[service("dns-cache")])
         topo.link(pc, access, vlan=vlan, mac=mac,
-                  dhcp=Dhcp(server="srv", relay=relay, reserve=reserve))
+                  dhcp=Dhcp(server="srv", relay=relay, reserve=reserve, renew_time=renew))
 
     # The edge: source NAT from the enterprise into the emulated internet.
     edge = topo.router("edge", description="edge router, source NAT to the internet")

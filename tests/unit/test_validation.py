@@ -393,3 +393,14 @@ def test_validate_raises_the_first_problem():
     assert (raised.value.node, raised.value.field) == (problems(topo)[0].node,
                                                        problems(topo)[0].field)
     assert str(raised.value).startswith("h: h-eth0: ip: 10.0.0.0/24 is the network address")
+
+
+def test_renew_time_must_be_shorter_than_the_lease():
+    from orchestrator.model import Dhcp
+    from orchestrator.validation import problems
+    from topologies import enterprise
+    topo = enterprise.build()
+    iface = topo.interfaces("xiaoming")[0]
+    iface.dhcp = Dhcp(server="srv", relay="gw1", reserve=iface.dhcp.reserve, renew_time=7200)
+    found = [p for p in problems(topo) if p.field.endswith("dhcp.renew_time")]
+    assert found and found[0].node == "xiaoming" and "not shorter than the lease" in found[0].message

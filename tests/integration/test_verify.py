@@ -1,0 +1,69 @@
+"""``verify`` end to end: every check of every topology passes in a real lab,
+with both DHCP backends; results.json and the pcaps are where they belong;
+and the assertion library reads the project's own captures as tshark does."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from orchestrator.checks import all_checks
+from orchestrator.packets import crosscheck
+
+from .test_cli_lifecycle import flowlab
+
+pytestmark = pytest.mark.root
+
+RUNS = [("enterprise", "dnsmasq"), ("enterprise", "isc"), ("home", "dnsmasq"),
+        ("arp-lan", None)]
+
+
+def run_verify(topology: str, backend: str | None, out: Path) -> dict:
+    args = ["verify", topology, "--out", str(out)]
+    if backend:
+        args += ["--dhcp-server", backend]
+    result = flowlab(*args, timeout=900)
+    report = json.loads((out / "results.json").read_text())
+    failed = {c["name"]: c["failures"] for c in report["checks"] if not c["passed"]}
+    assert result.returncode == 0 and not failed, f"{failed}\n{result.stdout[-3000:]}"
+    return report
+
+
+@pytest.fixture(scope="module")
+def enterprise_run(tmp_path_factory, untouched_machine_module):
+    out = tmp_path_factory.mktemp("verify-enterprise")
+    return out, run_verify("enterprise", "dnsmasq", out)
+
+
+def test_every_enterprise_check_passes(enterprise_run):
+    out, report = enterprise_run
+    expected = {c.name for c in all_checks() if "enterprise" in c.topologies
+                and c.vlans in (None, True)}
+    assert {c["name"] for c in report["checks"]} == expected
+    for check in report["checks"]:
+        assert check["evidence"], check["name"]
+        for pcap in check["pcaps"]:
+            assert Path(pcap).is_file() and Path(pcap).is_relative_to(out / "pcaps")
+        assert any(p.endswith("merged.pcap") for p in check["pcaps"]), check["name"]
+
+
+def test_errata_are_shown_by_captures(enterprise_run):
+    _out, report = enterprise_run
+    shown = {e["key"] for c in report["checks"] for e in c["errata"]}
+    assert {"dhcp-ports", "relay-source", "arp-ethertype"} <= shown
+
+
+def test_the_library_reads_the_projects_captures_as_tshark_does(enterprise_run):
+    out, _report = enterprise_run
+    merged = sorted((out / "pcaps").glob("*/merged.pcap"))
+    assert merged
+    for path in merged:
+        crosscheck(path).assert_ok()
+
+
+@pytest.mark.parametrize("topology,backend", RUNS[1:], ids=["enterprise-isc", "home", "arp-lan"])
+def test_verify_passes(topology, backend, tmp_path, untouched_machine):
+    report = run_verify(topology, backend, tmp_path)
+    assert report["passed"] and report["checks"]
