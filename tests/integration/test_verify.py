@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from orchestrator.checks import all_checks
-from orchestrator.packets import crosscheck
+from orchestrator.packets.crosscheck import crosscheck
 
 from .test_cli_lifecycle import flowlab
 
