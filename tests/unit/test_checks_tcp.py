@@ -15,6 +15,7 @@ from scapy.layers.l2 import Ether
 from scapy.packet import Raw
 
 from orchestrator.checks import tcp as checks
+from orchestrator.checks import tcpends
 from orchestrator.checks.base import Demonstrated
 from orchestrator.checks.tcp import Seen
 from orchestrator.packets import ExpectationFailed, synth
@@ -309,7 +310,7 @@ def test_ss_lines_are_parsed_with_the_flows_names():
     text = ("LISTEN 0 8 10.1.1.3:5001 0.0.0.0:*\n"
             "SYN-RECV 0 0 10.1.1.3:5001 10.1.1.2:40000\n"
             "ESTAB 0 0 10.1.1.3:5001 10.1.1.2:40002 timer:(keepalive,1sec,0)\n")
-    assert [row[:3] for row in checks.parse_ss(text)] == [
+    assert [row[:3] for row in tcpends.parse_ss(text)] == [
         ("LISTEN", "10.1.1.3:5001", "0.0.0.0:*"),
         ("SYN_RECV", "10.1.1.3:5001", "10.1.1.2:40000"),
         ("ESTABLISHED", "10.1.1.3:5001", "10.1.1.2:40002")]
@@ -346,6 +347,6 @@ def test_the_puppet_drives_both_ends_of_a_connection_on_loopback():
 
 
 def test_the_puppet_source_runs_alone():
-    result = subprocess.run([sys.executable, "-c", checks.PUPPET], input='{"op": "quit"}\n',
+    result = subprocess.run([sys.executable, "-c", tcpends.PUPPET], input='{"op": "quit"}\n',
                             capture_output=True, text=True, timeout=10)
     assert result.returncode == 0 and result.stderr == ""
