@@ -40,7 +40,7 @@ class WebServer(Daemon):
             "mode": self.mode, "log": self.ctx.path(f"{prefix}access.log"),
             "sites": [{"name": name} for name in params["sites"]], "document": {},
         })
-        return Launch(name=self.label, node=self.ctx.host.name, stage=self.stage,
-                      files={conf: text}, check=python_module("services.web", "check", conf),
-                      argv=python_module("services.web", conf),
-                      log=self.ctx.path(f"{self.stem}.log"), ready=LogLine(READY))
+        return self.make_launch(files={conf: text},
+                                check=python_module("services.web", "check", conf),
+                                argv=python_module("services.web", conf),
+                                log=self.ctx.path(f"{self.stem}.log"), ready=LogLine(READY))
