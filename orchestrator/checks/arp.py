@@ -7,30 +7,21 @@ from typing import Mapping
 
 from orchestrator.model import Router as RouterNode
 
-from ..packets import (ExpectationFailed, Matcher, Packet, Packets, arp, eth, expect, icmp,
-                       merge)
+from ..packets import (
+    ExpectationFailed,
+    Matcher,
+    Packet,
+    Packets,
+    arp,
+    eth,
+    expect,
+    icmp,
+    merge,
+)
 from ..packets.failure import listing, short
-from .base import Check, CheckContext, Demonstrated, record_erratum
+from .base import Check, CheckContext, Demonstrated, Station, record_erratum, station
 
 BROADCAST = "ff:ff:ff:ff:ff:ff"
-
-
-@dataclass(frozen=True)
-class Station:
-    """A host as a check sees it: where it is captured, its MAC and address."""
-
-    node: str
-    iface: str
-    mac: str
-    ip: str
-
-
-def station(ctx: CheckContext, node: str) -> Station:
-    """The node's first interface, with its leased (or static) address."""
-    iface = ctx.lab.topo.interfaces(node)[0]
-    lease = ctx.lab.leases().get((node, iface.name))
-    address = lease["address"] if lease else str(iface.address.ip)
-    return Station(node, iface.name, ctx.lab.node(node).intf(iface.name).mac, address)
 
 
 def judge_arp_same_subnet(sender: Packets, same_vlan: list[Packets], other_vlan: list[Packets],

@@ -122,6 +122,24 @@ class Captured:
         return self.by_point[point]
 
 
+@dataclass(frozen=True)
+class Station:
+    """A host as a check sees it: where it is captured, its MAC and address."""
+
+    node: str
+    iface: str
+    mac: str
+    ip: str
+
+
+def station(ctx: CheckContext, node: str) -> Station:
+    """The node's first interface, with its leased (or static) address."""
+    iface = ctx.lab.topo.interfaces(node)[0]
+    lease = ctx.lab.leases().get((node, iface.name))
+    address = lease["address"] if lease else str(iface.address.ip)
+    return Station(node, iface.name, ctx.lab.node(node).intf(iface.name).mac, address)
+
+
 class Check:
     """Subclasses set the class attributes and implement :meth:`run`, which
     returns the key evidence in one line or raises ExpectationFailed.

@@ -20,18 +20,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from itertools import pairwise
-from pathlib import Path
 
 from services.dns_cache import DnsmasqCache
 from services.dns_daemons import DnsResolver
 
 from ..capture import point_label
 from ..model import Interface
-from ..packets import (ExpectationFailed, Matcher, Packet, Packets, Pair, dns, expect, tcp,
-                       udp)
+from ..packets import (
+    ExpectationFailed,
+    Matcher,
+    Packet,
+    Packets,
+    Pair,
+    dns,
+    expect,
+    tcp,
+    udp,
+)
 from ..packets.failure import listing, short
-from .arp import station
-from .base import Captured, Check, CheckContext
+from .base import Captured, Check, CheckContext, station
 
 ANY_DNS = udp(port=53) | tcp(port=53)
 """Any packet to or from port 53, whether or not it parses as DNS."""
@@ -270,16 +277,6 @@ def judge_shared_cache(w: SharedWires, c: Chain, first: Packet) -> str:
 
 # ---------------------------------------------------------------- in the lab
 
-def set_log_aside(log: str) -> None:
-    """Keep a daemon's log under a new name, so that its readiness line is
-    looked for in what the restarted daemon writes, not in the old one's."""
-    number = 1
-    while Path(f"{log}.{number}").exists():
-        number += 1
-    if Path(log).exists():
-        Path(log).rename(f"{log}.{number}")
-
-
 def restart_cold(ctx: CheckContext, nodes: set[str]) -> list[str]:
     """Restart every recursive resolver and the local caches of ``nodes``:
     they keep their caches in memory, so they come back empty.  Returns the
@@ -290,7 +287,6 @@ def restart_cold(ctx: CheckContext, nodes: set[str]) -> list[str]:
                 or (isinstance(d, DnsmasqCache) and d.ctx.host.name in nodes)]
     for launch in launches:
         supervisor.stop(launch.name)
-        set_log_aside(launch.log)
     for running in [supervisor.start(launch) for launch in launches]:
         supervisor.wait_ready(running)
     return [launch.name for launch in launches]

@@ -26,13 +26,34 @@ from dataclasses import dataclass
 
 from ..errors import LabError
 from ..lab import Lab
-from ..packets import (CLIENT_TO_SERVER, SERVER_TO_CLIENT, Conversation, ExpectationFailed,
-                       Packet, Packets, Segment, conversation, expect, tcp)
+from ..packets import (
+    CLIENT_TO_SERVER,
+    SERVER_TO_CLIENT,
+    Conversation,
+    ExpectationFailed,
+    Packet,
+    Packets,
+    Segment,
+    conversation,
+    expect,
+    tcp,
+)
 from ..packets.failure import listing
-from .arp import Station, station
-from .tcpends import (DROP, HOLD, PURE_ACK, QUEUE, Firewall, Puppet, Seen, StateWatch, firewall,
-                      outgoing, patient_retransmissions, puppets)
-from .base import Check, CheckContext, Demonstrated, record_erratum
+from .base import Check, CheckContext, Demonstrated, Station, record_erratum, station
+from .tcpends import (
+    DROP,
+    HOLD,
+    PURE_ACK,
+    QUEUE,
+    Firewall,
+    Puppet,
+    Seen,
+    StateWatch,
+    firewall,
+    outgoing,
+    patient_retransmissions,
+    puppets,
+)
 
 CLIENT, SERVER = "xiaoming", "xiaomei"
 C2S, S2C = CLIENT_TO_SERVER, SERVER_TO_CLIENT

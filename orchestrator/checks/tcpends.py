@@ -24,7 +24,7 @@ from typing import Iterator
 from ..errors import LabError
 from ..lab import Lab
 from ..rundir import Process
-from .arp import Station
+from .base import Station
 
 QUEUE = 7                   # the NFQUEUE number each node's puppet holds segments on
 STATE_DEADLINE = 3.0        # seconds for ss to show an expected state

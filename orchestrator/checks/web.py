@@ -21,11 +21,23 @@ import time
 from dataclasses import dataclass
 
 from ..errors import LabError
-from ..packets import (CLIENT_TO_SERVER, SERVER_TO_CLIENT, Conversation, ExpectationFailed,
-                       Packet, Packets, Segment, conversation, dns, expect, ip, merge, tcp)
+from ..packets import (
+    CLIENT_TO_SERVER,
+    SERVER_TO_CLIENT,
+    Conversation,
+    ExpectationFailed,
+    Packet,
+    Packets,
+    Segment,
+    conversation,
+    dns,
+    expect,
+    ip,
+    merge,
+    tcp,
+)
 from ..packets.failure import listing
-from .arp import Station, station
-from .base import Check, CheckContext
+from .base import Check, CheckContext, Station, station
 
 C2S, S2C = CLIENT_TO_SERVER, SERVER_TO_CLIENT
 CLIENT, WEB = "xiaoming", "web"
