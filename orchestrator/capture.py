@@ -49,6 +49,7 @@ class Capture:
         directory = lab.run.subdir("captures")
         self.path = Path(path) if path else directory / f"{node}-{interface}.pcap"
         self.proc: subprocess.Popen | None = None
+        self._stderr_tail = b""          # what tcpdump said when a wait ran out
 
     @property
     def label(self) -> str:
@@ -90,7 +91,7 @@ class Capture:
         if self._read_until(re.compile(rb"listening on"), READY_TIMEOUT):
             return
         self.stop()
-        tail = getattr(self, "_stderr_tail", b"").decode(errors="replace").strip()
+        tail = self._stderr_tail.decode(errors="replace").strip()
         raise LabError(f"tcpdump on {self.node}:{self.interface} did not start: "
                        f"{tail or 'no output'}")
 
