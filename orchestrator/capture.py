@@ -25,8 +25,10 @@ from .rundir import Process
 READY_TIMEOUT = 10.0
 STOP_TIMEOUT = 10.0
 DRAIN_TIMEOUT = 2.0
+RING_KIB = 8192
 STATS = re.compile(rb"(?P<captured>\d+) packets? captured,?\s+(?P<received>\d+) packets? received "
                    rb"by filter")
+DROPPED = re.compile(rb"(?P<dropped>\d+) packets? dropped by kernel")
 
 
 def point_label(node: str, iface: str) -> str:
@@ -49,6 +51,9 @@ class Capture:
         directory = lab.run.subdir("captures")
         self.path = Path(path) if path else directory / f"{node}-{interface}.pcap"
         self.proc: subprocess.Popen | None = None
+        self.dropped = 0
+        """Packets the kernel dropped before tcpdump read them, as tcpdump
+        reports when it stops: the file lacks that many."""
         self._stderr_tail = b""          # what tcpdump said when a wait ran out
 
     @property
@@ -57,8 +62,12 @@ class Capture:
 
     def start(self) -> "Capture":
         tcpdump = require("tcpdump")
+        # An 8 MiB ring: libpcap gives each packet a slot as large as the
+        # snapshot length (or 64 KiB where offloads are on), so its default
+        # 2 MiB holds 8 to 32 packets, and the kernel drops the rest of a burst
+        # whenever tcpdump waits for a CPU.
         argv = [tcpdump, "-i", self.interface, "-U", "-n", "-s", str(self.snaplen),
-                "-w", str(self.path), "--immediate-mode"]
+                "-B", str(RING_KIB), "-w", str(self.path), "--immediate-mode"]
         if self.bpf:
             argv.append(self.bpf)
         self.proc = subprocess.Popen(self.lab.exec_argv(self.node, argv),
@@ -128,7 +137,13 @@ class Capture:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+            self.dropped = self._dropped_at_exit()
         return self.path
+
+    def _dropped_at_exit(self) -> int:
+        """tcpdump's last word: how many packets the kernel dropped."""
+        counts = DROPPED.findall(self.proc.stderr.read())
+        return int(counts[-1]) if counts else 0
 
     def __enter__(self) -> "Capture":
         return self.start()

@@ -67,5 +67,10 @@ class LabError(FlowlabError):
     """Building, starting or stopping the emulated network failed."""
 
 
+class CaptureIncomplete(FlowlabError):
+    """tcpdump reported packets dropped by the kernel: an expectation of
+    absence or of an exact count could pass or fail on what is missing."""
+
+
 class NoLabRunning(FlowlabError):
     """exec/down were asked for a lab, and none is up."""

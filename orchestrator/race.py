@@ -245,6 +245,9 @@ class RaceReport:
     trials: list[Trial]
     seconds: float
     notes: list[str] = field(default_factory=list)
+    dropped: dict[str, int] = field(default_factory=dict)
+    """Packets the kernel dropped per capture point: an OFFER could be
+    among them, so no verdict of "exactly one OFFER" stands on such captures."""
 
     @property
     def distribution(self) -> dict[str, int]:
@@ -292,6 +295,9 @@ class RaceReport:
                 return True, f"race reproduced: the client ended in {len(subnets)} subnets"
             return False, ("race not reproduced: every trial ended in "
                            f"{subnets[0] if subnets else 'no lease'}")
+        if self.dropped:
+            return False, ("captures incomplete, the kernel dropped packets at "
+                           + ", ".join(f"{point} ({n})" for point, n in self.dropped.items()))
         wrong = [t for t in self.trials
                  if len(t.offers) != 1 or t.offers[0].giaddr != own_gateway]
         if wrong:
@@ -307,6 +313,7 @@ class RaceReport:
                 "gap_ms": self.gap_stats(), "seconds": round(self.seconds, 3),
                 "trials_per_minute": self.trials_per_minute,
                 "time_budget_ms": self.time_budget(), "notes": self.notes,
+                "dropped": self.dropped,
                 "trials": [asdict(t) for t in self.trials]}
 
 
@@ -337,6 +344,7 @@ def run_race(lab: Lab, client: str, trials: int, out: Path,
     everything = merge(*[read(c.path, point=c.label) for c in captures])
     report = RaceReport(lab.topo.name, lab.topo.options.dhcp_server or "dnsmasq",
                         lab.topo.options.vlans, client, [], seconds)
+    report.dropped = {c.label: c.dropped for c in captures if c.dropped}
     for index, (began, ended, address, applied) in enumerate(windows, start=1):
         # A trial owns everything up to the next trial's start: late packets
         # of its own, never the next one's DISCOVER.

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Iterator
 
 from ..capture import Capture
+from ..errors import CaptureIncomplete
 from ..lab import Lab
 from ..packets import Packets, merge, read, write_pcap
 from .errata import ERRATA
@@ -96,6 +97,11 @@ class CheckContext:
             if paths:
                 write_pcap(directory / "merged.pcap", captured.all)
                 self.pcaps += [str(p) for p in paths.values()] + [str(directory / "merged.pcap")]
+        incomplete = [f"{c.label} ({c.dropped})" for c in captures if c.dropped]
+        if incomplete:
+            raise CaptureIncomplete("the kernel dropped packets before tcpdump read them, so "
+                                    "the captures cannot prove this check: "
+                                    + ", ".join(incomplete))
 
     def wait(self, seconds: float) -> None:
         """Wait for a protocol timer (a lease's T1, an ARP entry's expiry):

@@ -89,7 +89,11 @@ class Tcpdump:
 
     def __init__(self, interface: str, path, bpf: str):
         self.path = path
-        argv = ["tcpdump", "-i", interface, "-U", "-n", "--immediate-mode", "-w", str(path), bpf]
+        # 32 MiB of ring: on "any" libpcap sizes each slot by the snapshot
+        # length (256 KiB), and the default 2 MiB held only 8 packets, which
+        # the kernel dropped whenever tcpdump waited for a CPU.
+        argv = ["tcpdump", "-i", interface, "-U", "-n", "--immediate-mode", "-B", "32768",
+                "-w", str(path), bpf]
         self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         seen, deadline = b"", time.monotonic() + 10
         while b"listening on" not in seen and time.monotonic() < deadline:
