@@ -49,7 +49,6 @@ def run(args) -> int:
             out = args.out or lab.run.path / "race"
             race, setup = run_race(lab, args.client, args.trials, out, report)
             race.notes += notes
-            report("tearing down")
     path = write_report(race, setup, out)
     passed, reason = race.verdict(setup.own_gateway)
     if args.format == "json":

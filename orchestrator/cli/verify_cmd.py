@@ -62,7 +62,6 @@ def run(args) -> int:
         with Lab(topo, args.topology, LabSettings(progress=report)) as lab:
             out = args.out or lab.run.path / "verify"
             results = run_checks(lab, checks, out, report)
-            report("tearing down")
     seconds = time.monotonic() - start
     path = write_results(out, topo.name, {"vlans": topo.options.vlans,
                                           "dhcp_server": topo.options.dhcp_server}, results,

@@ -14,7 +14,7 @@ from scapy.layers.inet import ICMP, IP, UDP
 from scapy.layers.l2 import ARP, Ether
 
 from orchestrator import registry
-from orchestrator.checks import dhcp as checks
+from orchestrator.checks import dhcp
 from orchestrator.checks.base import Demonstrated
 from orchestrator.errors import TopologyError
 from orchestrator.model import Dhcp, Subnet, Topology, TopologyOptions
@@ -38,19 +38,19 @@ def subnet(network: str, gateway: str, dns: str, pool=None, lease: int = 3600) -
 
 
 def relayed_client(node="xiaoming", mac=synth.XIAOMING_MAC, address="10.1.1.2", relay="gw1",
-                   octet=1, lan_mac=synth.GW1_LAN_MAC, renew_time=None) -> checks.Client:
+                   octet=1, lan_mac=synth.GW1_LAN_MAC, renew_time=None) -> dhcp.common.Client:
     gateway = f"10.1.{octet}.1"
-    return checks.Client(
+    return dhcp.common.Client(
         node, f"{node}-eth0", mac, address,
         subnet(f"10.1.{octet}.0/24", gateway, SERVER, (f"10.1.{octet}.100", f"10.1.{octet}.199")),
         "srv", "srv-eth0", SERVER, synth.SRV_MAC,
-        checks.Relay(relay, f"{relay}-eth0", lan_mac, f"{relay}-eth1", gateway,
+        dhcp.common.Relay(relay, f"{relay}-eth0", lan_mac, f"{relay}-eth1", gateway,
                      f"10.10.10.{octet}"), renew_time)
 
 
 XIAOMING = relayed_client()
 XIAOLI_C = relayed_client("xiaoli", XIAOLI, "10.1.2.2", "gw2", 2, GW2_LAN, renew_time=10)
-HOME_PC = checks.Client("pc", "pc-eth0", PC_MAC, None,
+HOME_PC = dhcp.common.Client("pc", "pc-eth0", PC_MAC, None,
                         subnet("192.168.1.128/25", HOMEGW, "8.8.8.8",
                                ("192.168.1.130", "192.168.1.254")),
                         "homegw", "homegw-eth0", HOMEGW, HOMEGW_MAC, None, None)
@@ -83,33 +83,33 @@ def fails(judge, *args, says: list[str]):
 
 def test_plans_come_from_the_enterprise_model():
     lab = SimpleNamespace(topo=registry.load("enterprise"))
-    names = [c.node for c in checks.relayed_clients(lab)]
+    names = [c.node for c in dhcp.common.relayed_clients(lab)]
     assert names == ["xiaoming", "xiaomei", "xiaoli"]
-    xiaoli = checks.client_plan(lab, "xiaoli")
+    xiaoli = dhcp.common.client_plan(lab, "xiaoli")
     assert (xiaoli.address, xiaoli.mask, xiaoli.router, xiaoli.dns) == \
         ("10.1.2.2", "255.255.255.0", "10.1.2.1", ["10.10.10.10"])
     assert (xiaoli.server, xiaoli.server_iface, xiaoli.server_id) == ("srv", "srv-eth0", SERVER)
-    assert xiaoli.relay == checks.Relay("gw2", "gw2-eth0", GW2_LAN, "gw2-eth1", "10.1.2.1",
+    assert xiaoli.relay == dhcp.common.Relay("gw2", "gw2-eth0", GW2_LAN, "gw2-eth1", "10.1.2.1",
                                         "10.10.10.2")
-    assert checks.renewing_client(lab).node == "xiaoli" and xiaoli.renew_time == 10
-    assert checks.wire_points(xiaoli) == [("xiaoli", "xiaoli-eth0"), ("gw2", "gw2-eth0"),
+    assert dhcp.common.renewing_client(lab).node == "xiaoli" and xiaoli.renew_time == 10
+    assert dhcp.common.wire_points(xiaoli) == [("xiaoli", "xiaoli-eth0"), ("gw2", "gw2-eth0"),
                                           ("gw2", "gw2-eth1"), ("srv", "srv-eth0")]
-    assert checks.other_subnet_address(checks.client_plan(lab, "xiaoming"), lab) == "10.1.2.50"
-    assert checks.hand_address(checks.client_plan(lab, "xiaomei")) == "10.1.1.50"
+    assert dhcp.reboot.other_subnet_address(dhcp.common.client_plan(lab, "xiaoming"), lab) == "10.1.2.50"
+    assert dhcp.inform.hand_address(dhcp.common.client_plan(lab, "xiaomei")) == "10.1.1.50"
 
 
 def test_plans_come_from_the_home_model():
     lab = SimpleNamespace(topo=registry.load("home", TopologyOptions(dhcp_server="isc")))
-    pc = checks.client_plan(lab, "pc")
+    pc = dhcp.common.client_plan(lab, "pc")
     assert pc.relay is None and pc.address is None
     assert (pc.server_id, pc.server_mac, pc.mask) == (HOMEGW, HOMEGW_MAC, "255.255.255.128")
     assert pc.replier == (HOMEGW, HOMEGW_MAC)
-    assert checks.textbook_site(lab) == ("www.baidu.com", "61.135.169.125", 8080)
-    assert str(checks.nat_outside(lab, "homegw").ip) == "198.51.100.2"
+    assert dhcp.home.textbook_site(lab) == ("www.baidu.com", "61.135.169.125", 8080)
+    assert str(dhcp.home.nat_outside(lab, "homegw").ip) == "198.51.100.2"
 
 
 def test_every_dhcp_check_is_registered_in_flows_order():
-    assert [c.name for c in checks.CHECKS] == ["dora-relay", "init-reboot", "renew", "inform",
+    assert [c.name for c in dhcp.CHECKS] == ["dora-relay", "init-reboot", "renew", "inform",
                                                "release", "home-dora"]
 
 
@@ -122,12 +122,12 @@ def dora_points(tmp_path, request, scenario):
 
 
 def test_dora_relay_passes_and_shows_the_errata(tmp_path, request):
-    dora = checks.judge_dora_relay(*dora_points(tmp_path, request, synth.dora_relay()), XIAOMING)
+    dora = dhcp.dora.judge_dora_relay(*dora_points(tmp_path, request, synth.dora_relay()), XIAOMING)
     assert dora.flag and dora.offer.ip.dst == "255.255.255.255"
     assert "xiaoming 10.1.1.2 via gw1 (from 10.10.10.1, giaddr 10.1.1.1), OFFER broadcast" \
         in dora.summary()
     errata: list[Demonstrated] = []
-    checks.record_dora_errata([dora], errata)
+    dhcp.dora.record_dora_errata([dora], errata)
     shown = {e.key: e.evidence for e in errata}
     assert shown["dhcp-ports"].startswith("DISCOVER 0.0.0.0:68 > 255.255.255.255:67, OFFER "
                                           "10.1.1.1:67 > 255.255.255.255:68")
@@ -138,21 +138,21 @@ def test_dora_relay_passes_and_shows_the_errata(tmp_path, request):
 def test_dora_relay_fails_when_the_relay_writes_another_giaddr(tmp_path, request):
     scenario = synth.dora_relay()
     scenario["srv-eth0"][0][BOOTP].giaddr = "10.1.2.1"
-    fails(checks.judge_dora_relay, *dora_points(tmp_path, request, scenario), XIAOMING,
+    fails(dhcp.dora.judge_dora_relay, *dora_points(tmp_path, request, scenario), XIAOMING,
           says=["step 1 of 4", "giaddr is 10.1.2.1, not 10.1.1.1"])
 
 
 def test_dora_relay_fails_when_the_relay_sends_from_the_gateway_address(tmp_path, request):
     scenario = synth.dora_relay()
     scenario["srv-eth0"][0][IP].src = "10.1.1.1"
-    fails(checks.judge_dora_relay, *dora_points(tmp_path, request, scenario), XIAOMING,
+    fails(dhcp.dora.judge_dora_relay, *dora_points(tmp_path, request, scenario), XIAOMING,
           says=["src is 10.1.1.1, not 10.10.10.1"])
 
 
 def test_dora_relay_fails_when_the_offer_is_not_the_reservation(tmp_path, request):
     scenario = synth.dora_relay()
     scenario["xiaoming-eth0"][1][BOOTP].yiaddr = "10.1.1.150"
-    fails(checks.judge_dora_relay, *dora_points(tmp_path, request, scenario), XIAOMING,
+    fails(dhcp.dora.judge_dora_relay, *dora_points(tmp_path, request, scenario), XIAOMING,
           says=["step 2 of 4", "yiaddr is 10.1.1.150, not 10.1.1.2"])
 
 
@@ -161,7 +161,7 @@ def test_dora_relay_fails_when_the_ack_lacks_the_router(tmp_path, request):
     ack = scenario["xiaoming-eth0"][3]
     ack[DHCP].options = [o for o in ack[DHCP].options if not (isinstance(o, tuple)
                                                               and o[0] == "router")]
-    fails(checks.judge_dora_relay, *dora_points(tmp_path, request, scenario), XIAOMING,
+    fails(dhcp.dora.judge_dora_relay, *dora_points(tmp_path, request, scenario), XIAOMING,
           says=["step 4 of 4", "router is -"])
 
 
@@ -169,14 +169,14 @@ def test_dora_relay_fails_when_a_broadcast_request_gets_a_unicast_offer(tmp_path
     scenario = synth.dora_relay()
     offer = scenario["xiaoming-eth0"][1]
     offer[IP].dst, offer[Ether].dst = "10.1.1.2", synth.XIAOMING_MAC
-    fails(checks.judge_dora_relay, *dora_points(tmp_path, request, scenario), XIAOMING,
+    fails(dhcp.dora.judge_dora_relay, *dora_points(tmp_path, request, scenario), XIAOMING,
           says=["step 2 of 4", "dst is 10.1.1.2, not 255.255.255.255"])
 
 
 def test_dora_relay_fails_without_the_arp_probe(tmp_path, request):
     scenario = synth.dora_relay()
     scenario["xiaoming-eth0"].pop()
-    fails(checks.judge_dora_relay, *dora_points(tmp_path, request, scenario), XIAOMING,
+    fails(dhcp.dora.judge_dora_relay, *dora_points(tmp_path, request, scenario), XIAOMING,
           says=["arp(op=request, sender_ip=0.0.0.0, target_ip=10.1.1.2"])
 
 
@@ -187,7 +187,7 @@ def test_dora_relay_fails_when_the_address_is_used_before_the_probe(tmp_path, re
         Ether(src=synth.XIAOMING_MAC, dst=BCAST)
         / ARP(op=1, hwsrc=synth.XIAOMING_MAC, psrc="10.1.1.2", pdst="10.1.1.1"),
         probe.time - 0.001))
-    fails(checks.judge_dora_relay, *dora_points(tmp_path, request, scenario), XIAOMING,
+    fails(dhcp.dora.judge_dora_relay, *dora_points(tmp_path, request, scenario), XIAOMING,
           says=["expected no packet matching", "who-has 10.1.1.1 tell 10.1.1.2"])
 
 
@@ -196,7 +196,7 @@ APPLIED = ("2: xiaoming-eth0    inet 10.1.1.2/24 brd 10.1.1.255 scope global xia
 
 
 def test_the_applied_config_matches_the_ack():
-    assert checks.judge_applied(XIAOMING, *APPLIED) == \
+    assert dhcp.dora.judge_applied(XIAOMING, *APPLIED) == \
         "10.1.1.2/24 default via 10.1.1.1 nameserver 10.10.10.10"
 
 
@@ -208,7 +208,7 @@ def test_the_applied_config_matches_the_ack():
 def test_a_config_other_than_the_ack_fails(index, wrong, says):
     facts = list(APPLIED)
     facts[index] = wrong
-    fails(checks.judge_applied, XIAOMING, *facts, says=["did not configure", says])
+    fails(dhcp.dora.judge_applied, XIAOMING, *facts, says=["did not configure", says])
 
 
 # ---------------------------------------------------------------- init-reboot
@@ -242,20 +242,20 @@ def reboot(requested="10.1.1.2", server_id=False, discover_first=False, xid=0x10
 
 def test_init_reboot_passes_with_request_and_ack_only(tmp_path, request):
     caps = load(tmp_path, request, reboot())
-    evidence = checks.judge_init_reboot(caps["xiaoming-eth0"], caps["srv-eth0"], XIAOMING)
+    evidence = dhcp.reboot.judge_init_reboot(caps["xiaoming-eth0"], caps["srv-eth0"], XIAOMING)
     assert evidence == ("REQUEST xid 0x00000100 for 10.1.1.2 (option 50, no server id) and ACK, "
                         "no DISCOVER")
 
 
 def test_init_reboot_fails_when_the_client_starts_with_discover(tmp_path, request):
     caps = load(tmp_path, request, reboot(discover_first=True))
-    fails(checks.judge_init_reboot, caps["xiaoming-eth0"], caps["srv-eth0"], XIAOMING,
+    fails(dhcp.reboot.judge_init_reboot, caps["xiaoming-eth0"], caps["srv-eth0"], XIAOMING,
           says=["as the first packet of that kind (only=True)", "DHCP DISCOVER"])
 
 
 def test_init_reboot_fails_when_the_request_names_a_server(tmp_path, request):
     caps = load(tmp_path, request, reboot(server_id=True))
-    fails(checks.judge_init_reboot, caps["xiaoming-eth0"], caps["srv-eth0"], XIAOMING,
+    fails(dhcp.reboot.judge_init_reboot, caps["xiaoming-eth0"], caps["srv-eth0"], XIAOMING,
           says=["server_id is 10.10.10.10, which fails absent"])
 
 
@@ -286,7 +286,7 @@ def moved(nak=True):
 
 def test_a_moved_address_is_naked_and_the_client_starts_over(tmp_path, request):
     caps = load(tmp_path, request, moved())
-    evidence = checks.judge_init_reboot_nak(caps["xiaoming-eth0"], caps["srv-eth0"], XIAOMING,
+    evidence = dhcp.reboot.judge_init_reboot_nak(caps["xiaoming-eth0"], caps["srv-eth0"], XIAOMING,
                                             "10.1.2.50")
     assert evidence == ("claiming 10.1.2.50: REQUEST, NAK ('wrong address') to 255.255.255.255, "
                         "then DISCOVER xid 0x00000300 and ACK of 10.1.1.2")
@@ -294,7 +294,7 @@ def test_a_moved_address_is_naked_and_the_client_starts_over(tmp_path, request):
 
 def test_a_moved_address_that_is_acked_fails(tmp_path, request):
     caps = load(tmp_path, request, moved(nak=False))
-    fails(checks.judge_init_reboot_nak, caps["xiaoming-eth0"], caps["srv-eth0"], XIAOMING,
+    fails(dhcp.reboot.judge_init_reboot_nak, caps["xiaoming-eth0"], caps["srv-eth0"], XIAOMING,
           "10.1.2.50", says=["step 2 of 6", "type is ACK, not NAK"])
 
 
@@ -329,7 +329,7 @@ def renewal(at=9.0, dst=SERVER, eth_dst=GW2_LAN, relayed_only=False):
 
 def test_renewal_straight_to_the_server_passes(tmp_path, request):
     caps = load(tmp_path, request, renewal())
-    evidence = checks.judge_renew(caps["xiaoli-eth0"], caps["srv-eth0"], XIAOLI_C)
+    evidence = dhcp.renew.judge_renew(caps["xiaoli-eth0"], caps["srv-eth0"], XIAOLI_C)
     assert evidence.startswith("xiaoli: ACK with T1 10 s, then 9.0 s later REQUEST ciaddr "
                                "10.1.2.2 10.1.2.2 > 10.10.10.10 (to 02:00:0a:01:02:01, giaddr 0)")
     assert "extended by 9.0 s" in evidence
@@ -338,24 +338,24 @@ def test_renewal_straight_to_the_server_passes(tmp_path, request):
 
 def test_a_broadcast_renewal_fails(tmp_path, request):
     caps = load(tmp_path, request, renewal(dst="255.255.255.255", eth_dst=BCAST))
-    fails(checks.judge_renew, caps["xiaoli-eth0"], caps["srv-eth0"], XIAOLI_C,
+    fails(dhcp.renew.judge_renew, caps["xiaoli-eth0"], caps["srv-eth0"], XIAOLI_C,
           says=["dhcp(type=REQUEST", "dst is 255.255.255.255, not 10.10.10.10"])
 
 
 def test_a_renewal_that_reaches_the_server_only_through_the_relay_fails(tmp_path, request):
     caps = load(tmp_path, request, renewal(relayed_only=True))
-    fails(checks.judge_renew, caps["xiaoli-eth0"], caps["srv-eth0"], XIAOLI_C,
+    fails(dhcp.renew.judge_renew, caps["xiaoli-eth0"], caps["srv-eth0"], XIAOLI_C,
           says=["step 1 of 2", "src is 10.10.10.2, not 10.1.2.2"])
 
 
 def test_the_renewal_window_follows_dhclients_fuzz():
-    assert checks.renew_window(10) == (6.75, 12.25)
+    assert dhcp.renew.renew_window(10) == (6.75, 12.25)
 
 
 @pytest.mark.parametrize("at", [2.0, 15.0], ids=["long-before-t1", "long-after-t1"])
 def test_a_renewal_far_from_t1_fails(tmp_path, request, at):
     caps = load(tmp_path, request, renewal(at=at))
-    fails(checks.judge_renew, caps["xiaoli-eth0"], caps["srv-eth0"], XIAOLI_C,
+    fails(dhcp.renew.judge_renew, caps["xiaoli-eth0"], caps["srv-eth0"], XIAOLI_C,
           says=[f"the renewal came {at:.1f} s after the ACK with T1 10 s, outside 6.75-12.25 s"])
 
 
@@ -393,7 +393,7 @@ def inform(extra=(), yiaddr="0.0.0.0", direct=False):
     (True, "the server answered ciaddr straight: 10.10.10.10 > 10.1.1.50")])
 def test_inform_gets_configuration_and_no_lease(tmp_path, request, direct, path):
     caps = load(tmp_path, request, inform(direct=direct))
-    evidence = checks.judge_inform(caps["xiaomei-eth0"], caps["srv-eth0"], XIAOMEI, HAND)
+    evidence = dhcp.inform.judge_inform(caps["xiaomei-eth0"], caps["srv-eth0"], XIAOMEI, HAND)
     assert evidence.startswith("INFORM from 10.1.1.50 (ciaddr 10.1.1.50, chaddr "
                                "02:00:0a:01:01:03) relayed by gw1 (giaddr 10.1.1.1); ACK with "
                                "yiaddr 0.0.0.0, no lease time, mask 255.255.255.0")
@@ -402,13 +402,13 @@ def test_inform_gets_configuration_and_no_lease(tmp_path, request, direct, path)
 
 def test_an_inform_answered_with_a_lease_time_fails(tmp_path, request):
     caps = load(tmp_path, request, inform(extra=[("lease_time", 3600)]))
-    fails(checks.judge_inform, caps["xiaomei-eth0"], caps["srv-eth0"], XIAOMEI, HAND,
+    fails(dhcp.inform.judge_inform, caps["xiaomei-eth0"], caps["srv-eth0"], XIAOMEI, HAND,
           says=["lease_time is 3600, which fails absent"])
 
 
 def test_an_inform_answered_with_an_address_fails(tmp_path, request):
     caps = load(tmp_path, request, inform(yiaddr="10.1.1.150"))
-    fails(checks.judge_inform, caps["xiaomei-eth0"], caps["srv-eth0"], XIAOMEI, HAND,
+    fails(dhcp.inform.judge_inform, caps["xiaomei-eth0"], caps["srv-eth0"], XIAOMEI, HAND,
           says=["yiaddr is 10.1.1.150, not 0.0.0.0"])
 
 
@@ -431,7 +431,7 @@ def release(dst=SERVER, eth_dst=synth.GW1_LAN_MAC, answered=False):
 
 def test_release_unicast_to_the_server_passes(tmp_path, request):
     caps = load(tmp_path, request, release())
-    evidence = checks.judge_release(caps["xiaoming-eth0"], caps["srv-eth0"], XIAOMING)
+    evidence = dhcp.release.judge_release(caps["xiaoming-eth0"], caps["srv-eth0"], XIAOMING)
     assert evidence == ("RELEASE ciaddr 10.1.1.2 server id 10.10.10.10, 10.1.1.2:68 > "
                         "10.10.10.10:67 via 02:00:0a:01:01:01, unanswered; gw1's dhcrelay "
                         "overheard it and relayed a copy (giaddr 10.1.1.1), so the server got "
@@ -440,13 +440,13 @@ def test_release_unicast_to_the_server_passes(tmp_path, request):
 
 def test_a_broadcast_release_fails(tmp_path, request):
     caps = load(tmp_path, request, release(dst="255.255.255.255", eth_dst=BCAST))
-    fails(checks.judge_release, caps["xiaoming-eth0"], caps["srv-eth0"], XIAOMING,
+    fails(dhcp.release.judge_release, caps["xiaoming-eth0"], caps["srv-eth0"], XIAOMING,
           says=["dst is 255.255.255.255, not 10.10.10.10"])
 
 
 def test_an_answered_release_fails(tmp_path, request):
     caps = load(tmp_path, request, release(answered=True))
-    fails(checks.judge_release, caps["xiaoming-eth0"], caps["srv-eth0"], XIAOMING,
+    fails(dhcp.release.judge_release, caps["xiaoming-eth0"], caps["srv-eth0"], XIAOMING,
           says=["expected no packet matching dhcp(xid=0x00000600, op=BOOTREPLY)", "DHCP NAK"])
 
 
@@ -469,23 +469,23 @@ lease 10.1.2.150 {{
 
 
 def test_dnsmasq_forgets_a_released_lease():
-    assert checks.lease_state("dnsmasq", DNSMASQ_HELD, "10.1.1.2") == "active"
-    assert checks.judge_lease_freed("dnsmasq", DNSMASQ_HELD, DNSMASQ_FREED, "10.1.1.2") == \
+    assert dhcp.release.lease_state("dnsmasq", DNSMASQ_HELD, "10.1.1.2") == "active"
+    assert dhcp.release.judge_lease_freed("dnsmasq", DNSMASQ_HELD, DNSMASQ_FREED, "10.1.1.2") == \
         "dnsmasq's lease file held 10.1.1.2 before, not after"
-    fails(checks.judge_lease_freed, "dnsmasq", DNSMASQ_HELD, DNSMASQ_HELD, "10.1.1.2",
+    fails(dhcp.release.judge_lease_freed, "dnsmasq", DNSMASQ_HELD, DNSMASQ_HELD, "10.1.1.2",
           says=["still holds 10.1.1.2 as active"])
 
 
 def test_dhcpd_marks_a_released_lease_free():
     held = DHCPD.format(first="free", last="active")
     freed = held + DHCPD.split("\n", 2)[2].format(first="active", last="free")
-    assert checks.lease_state("isc", held, "10.1.2.150") == "active"
-    assert checks.lease_state("isc", freed, "10.1.2.150") == "free"
-    assert checks.judge_lease_freed("isc", held, freed, "10.1.2.150") == \
+    assert dhcp.release.lease_state("isc", held, "10.1.2.150") == "active"
+    assert dhcp.release.lease_state("isc", freed, "10.1.2.150") == "free"
+    assert dhcp.release.judge_lease_freed("isc", held, freed, "10.1.2.150") == \
         "dhcpd.leases: 10.1.2.150 binding state active -> free"
-    fails(checks.judge_lease_freed, "isc", held, held, "10.1.2.150", says=["still holds"])
+    fails(dhcp.release.judge_lease_freed, "isc", held, held, "10.1.2.150", says=["still holds"])
     assert "keeps none for a fixed-address host" in \
-        checks.judge_lease_freed("isc", "", "", "10.1.1.2")
+        dhcp.release.judge_lease_freed("isc", "", "", "10.1.1.2")
 
 
 # ---------------------------------------------------------------- home-dora
@@ -511,7 +511,7 @@ def home(yiaddr="192.168.1.130", giaddr="0.0.0.0", mask="255.255.255.128"):
 
 
 def test_home_dora_has_no_relay_and_a_pool_address(tmp_path, request):
-    ack = checks.judge_home_dora(load(tmp_path, request, home())["pc-eth0"], HOME_PC)
+    ack = dhcp.home.judge_home_dora(load(tmp_path, request, home())["pc-eth0"], HOME_PC)
     assert (ack.dhcp.yiaddr, ack.dhcp.subnet_mask) == ("192.168.1.130", "255.255.255.128")
 
 
@@ -521,12 +521,12 @@ def test_home_dora_has_no_relay_and_a_pool_address(tmp_path, request):
     ({"mask": "255.255.255.0"}, "subnet_mask is 255.255.255.0, not 255.255.255.128"),
 ])
 def test_home_dora_fails_on_a_wrong_field(tmp_path, request, change, says):
-    fails(checks.judge_home_dora, load(tmp_path, request, home(**change))["pc-eth0"], HOME_PC,
+    fails(dhcp.home.judge_home_dora, load(tmp_path, request, home(**change))["pc-eth0"], HOME_PC,
           says=[says])
 
 
 def home_ack(tmp_path, request):
-    return checks.judge_home_dora(load(tmp_path, request, home())["pc-eth0"], HOME_PC)
+    return dhcp.home.judge_home_dora(load(tmp_path, request, home())["pc-eth0"], HOME_PC)
 
 
 ADDR = "2: pc-eth0    inet 192.168.1.130/25 brd 192.168.1.255 scope global pc-eth0\n"
@@ -535,7 +535,7 @@ ROUTES = ("default via 192.168.1.129 dev pc-eth0\n"
 
 
 def test_the_pc_computes_network_and_broadcast_from_the_mask(tmp_path, request):
-    assert checks.judge_home_addressing(HOME_PC, home_ack(tmp_path, request), ADDR, ROUTES,
+    assert dhcp.home.judge_home_addressing(HOME_PC, home_ack(tmp_path, request), ADDR, ROUTES,
                                         "192.168.1.100") == \
         "network 192.168.1.128 broadcast 192.168.1.255"
 
@@ -543,7 +543,7 @@ def test_the_pc_computes_network_and_broadcast_from_the_mask(tmp_path, request):
 def test_a_slash_24_view_of_the_lan_fails(tmp_path, request):
     addr = "2: pc-eth0    inet 192.168.1.130/24 brd 192.168.1.255 scope global pc-eth0\n"
     routes = "192.168.1.0/24 dev pc-eth0 proto kernel scope link src 192.168.1.130\n"
-    fails(checks.judge_home_addressing, HOME_PC, home_ack(tmp_path, request), addr, routes,
+    fails(dhcp.home.judge_home_addressing, HOME_PC, home_ack(tmp_path, request), addr, routes,
           "192.168.1.100", says=["not 192.168.1.130/25 brd 192.168.1.255",
                                  "no connected route to 192.168.1.128/25"])
 
@@ -564,20 +564,20 @@ def ping(to_mac=HOMEGW_MAC, arp_for_target=False):
 
 def test_the_off_link_host_is_reached_through_the_gateway(tmp_path, request):
     wire = load(tmp_path, request, ping())["pc-eth0"]
-    assert checks.judge_off_link(wire, HOME_PC, "192.168.1.130", "192.168.1.100") == \
+    assert dhcp.home.judge_off_link(wire, HOME_PC, "192.168.1.130", "192.168.1.100") == \
         "ICMP to 192.168.1.100 sent to the gateway's MAC 02:00:c0:a8:01:81, no ARP for it"
 
 
 def test_an_off_link_host_treated_as_on_link_fails(tmp_path, request):
     wire = load(tmp_path, request, ping(to_mac="02:00:c0:a8:01:64", arp_for_target=True))
-    fails(checks.judge_off_link, wire["pc-eth0"], HOME_PC, "192.168.1.130", "192.168.1.100",
+    fails(dhcp.home.judge_off_link, wire["pc-eth0"], HOME_PC, "192.168.1.130", "192.168.1.100",
           says=["expected no packet matching arp(op=request, target_ip=192.168.1.100"])
 
 
 def test_the_web_visit_is_translated_by_the_home_router(tmp_path, request):
     caps = load(tmp_path, request, synth.web11(client="192.168.1.130", dport=8080,
                                                public="198.51.100.2"))
-    evidence = checks.judge_home_nat(caps["xiaoming-eth0"], caps["edge-eth1"], "192.168.1.130",
+    evidence = dhcp.home.judge_home_nat(caps["xiaoming-eth0"], caps["edge-eth1"], "192.168.1.130",
                                      "198.51.100.2", 8080)
     assert evidence == ("web visit: 11 segments, SYN 192.168.1.130:40000 inside is "
                         "198.51.100.2:40000 on the WAN")
@@ -586,7 +586,7 @@ def test_the_web_visit_is_translated_by_the_home_router(tmp_path, request):
 def test_an_untranslated_web_visit_fails(tmp_path, request):
     caps = load(tmp_path, request, synth.web11(client="192.168.1.130", dport=8080,
                                                public="192.168.1.130"))
-    fails(checks.judge_home_nat, caps["xiaoming-eth0"], caps["edge-eth1"], "192.168.1.130",
+    fails(dhcp.home.judge_home_nat, caps["xiaoming-eth0"], caps["edge-eth1"], "192.168.1.130",
           "198.51.100.2", 8080, says=["not translated to 198.51.100.2"])
 
 
