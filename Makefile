@@ -8,7 +8,7 @@ PYTHON      := .venv/bin/python
 PYTEST_ARGS ?=
 DEMO        ?= enterprise
 
-.PHONY: help setup demo test unit bench clean lint
+.PHONY: help setup demo test unit bench clean lint fresh-machine
 
 help:
 	@echo "make setup   install packages, start Open vSwitch, create .venv (.ci/setup)"
@@ -18,6 +18,7 @@ help:
 	@echo "make bench   the benchmarks of bench/ (bring-up, leases, DNS, pcap reading)"
 	@echo "make clean   remove leftovers of crashed runs (python -m orchestrator clean)"
 	@echo "make lint    byte-compile every Python file (syntax check)"
+	@echo "make fresh-machine  .ci/run and make demo in a blank Debian root (debootstrap)"
 
 setup:
 	@bash .ci/setup
@@ -52,3 +53,8 @@ clean:
 
 lint: setup
 	$(PYTHON) -m compileall -q $(wildcard orchestrator topologies services tests bench)
+
+# The two README commands on a machine where nothing was installed by hand: a blank
+# Debian root made with debootstrap, a clean clone of HEAD (.ci/fresh-machine).
+fresh-machine:
+	.ci/fresh-machine --demo
