@@ -345,6 +345,10 @@ def run_race(lab: Lab, client: str, trials: int, out: Path,
     report = RaceReport(lab.topo.name, lab.topo.options.dhcp_server or "dnsmasq",
                         lab.topo.options.vlans, client, [], seconds)
     report.dropped = {c.label: c.dropped for c in captures if c.dropped}
+    if report.dropped:
+        report.notes.append("the kernel dropped packets before tcpdump read them at "
+                            + ", ".join(f"{p} ({n})" for p, n in report.dropped.items())
+                            + ": the trials' evidence may lack packets")
     for index, (began, ended, address, applied) in enumerate(windows, start=1):
         # A trial owns everything up to the next trial's start: late packets
         # of its own, never the next one's DISCOVER.
