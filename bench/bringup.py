@@ -37,7 +37,7 @@ VARIANTS = [("enterprise", True), ("enterprise", False), ("home", True), ("arp-l
 
 
 def time_flowlab(topo, runs_base: Path) -> tuple[float, float]:
-    lab = Lab(topo, settings=LabSettings(runs_base=runs_base))
+    lab = Lab(topo, settings=LabSettings(runs_base=runs_base, services=False))
     start = time.perf_counter()
     lab.start()
     up = time.perf_counter() - start

@@ -94,8 +94,7 @@ class Lab:
         progress = self.settings.progress
         validate(self.topo)
         require_all(*NEEDED)
-        ovs.ensure_running()
-        self._refuse_clashes()
+        self._refuse_clashes(ovs.ensure_running())
         setLogLevel("error")
         self.datapath = capabilities.datapath(self.settings.datapath)
         self.run = RunDir.create(self.topo.name, self.settings.runs_base)
@@ -131,14 +130,14 @@ class Lab:
             raise
         return self
 
-    def _refuse_clashes(self) -> None:
+    def _refuse_clashes(self, bridges: list[str]) -> None:
         """Switch ports and bridges live in the machine's namespace under the
         topology's names: a second lab of the same topology, or leftovers of a
         crashed run, would clash half-way through the build."""
         taken = [name for name in netbuild.root_side_ports(self.topo)
                  + [s.name for s in self.topo.switches()]
                  if os.path.exists(f"/sys/class/net/{name}")]
-        taken += [b for b in ovs.vsctl("list-br").split() if self.topo.find(b)]
+        taken += [b for b in bridges if self.topo.find(b)]
         if taken:
             raise LabError(f"{', '.join(sorted(set(taken)))} already exist on this machine: "
                            "another lab of this topology is up ('down --list'), or a crashed "

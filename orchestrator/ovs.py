@@ -15,23 +15,34 @@ from .binaries import require, which
 from .errors import LabError
 
 
-def running() -> bool:
+def bridges() -> list[str] | None:
+    """The bridges OVS has, or None when it does not answer: one process
+    that both proves OVS runs and lists what a new lab could clash with."""
     vsctl = which("ovs-vsctl")
     if vsctl is None:
-        return False
-    return subprocess.run([vsctl, "--timeout=3", "show"], capture_output=True).returncode == 0
+        return None
+    result = subprocess.run([vsctl, "--timeout=3", "list-br"], capture_output=True, text=True)
+    return result.stdout.split() if result.returncode == 0 else None
 
 
-def ensure_running() -> None:
-    """Start ovsdb-server and ovs-vswitchd with ``ovs-ctl`` unless they run."""
+def running() -> bool:
+    return bridges() is not None
+
+
+def ensure_running() -> list[str]:
+    """Start ovsdb-server and ovs-vswitchd with ``ovs-ctl`` unless they run;
+    the bridges there are."""
     require("ovs-vsctl")
-    if running():
-        return
+    found = bridges()
+    if found is not None:
+        return found
     ctl = require("ovs-ctl")
     result = subprocess.run([ctl, "start"], capture_output=True, text=True)
-    if not running():
+    found = bridges()
+    if found is None:
         raise LabError("Open vSwitch is not running and 'ovs-ctl start' did not start it:\n"
                        + (result.stdout + result.stderr).strip())
+    return found
 
 
 def vsctl(*args: str, check: bool = True) -> str:
