@@ -395,8 +395,9 @@ def tcpdump_lo(path: Path, port: int, expected: int):
         pytest.skip("tcpdump is not installed")
     if os.geteuid() != 0:
         pytest.skip("capturing on lo needs root (CAP_NET_RAW)")
+    # -B: a ring of 32 MiB, room for every segment while tcpdump waits for a CPU.
     proc = subprocess.Popen(["tcpdump", "-i", "lo", "-n", "-U", "--immediate-mode", "-Z", "root",
-                             "-w", str(path), f"tcp port {port}"],
+                             "-B", "32768", "-w", str(path), f"tcp port {port}"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         ready, _, _ = select.select([proc.stderr], [], [], DEADLINE)
