@@ -1,5 +1,6 @@
-"""Packet captures inside lab nodes: tcpdump started before the traffic,
-stopped and flushed after, one pcap per node and interface.
+"""Packet captures inside lab nodes (or on the machine's own loopback, for
+tests): tcpdump started before the traffic, stopped and flushed after, one
+pcap per node and interface.
 
 tcpdump is started through ``mnexec -a`` in the node's namespaces, marked
 with the run id like every process of the run, and is known to be ready only
@@ -39,22 +40,32 @@ def point_label(node: str, iface: str) -> str:
 
 class Capture:
     """``with Capture(lab, "xiaoli", "xiaoli-eth0", "arp") as cap: ...``;
-    afterwards ``cap.path`` is a complete pcap file."""
+    afterwards ``cap.path`` is a complete pcap file.
 
-    def __init__(self, lab: Lab, node: str, interface: str, bpf: str = "",
+    ``Capture.local(interface, path)`` captures on an interface of the
+    machine itself (loopback, for tests of the library against the real
+    stack) with the same readiness, draining and drop accounting."""
+
+    def __init__(self, lab: Lab | None, node: str, interface: str, bpf: str = "",
                  path: Path | None = None, snaplen: int = 0):
         self.lab = lab
         self.node = node
         self.interface = interface
         self.bpf = bpf
         self.snaplen = snaplen
-        directory = lab.run.subdir("captures")
-        self.path = Path(path) if path else directory / f"{node}-{interface}.pcap"
+        if path is None and lab is None:
+            raise ValueError("a capture outside a lab needs a path")
+        self.path = Path(path) if path else \
+            lab.run.subdir("captures") / f"{node}-{interface}.pcap"
         self.proc: subprocess.Popen | None = None
         self.dropped = 0
         """Packets the kernel dropped before tcpdump read them, as tcpdump
         reports when it stops: the file lacks that many."""
         self._stderr_tail = b""          # what tcpdump said when a wait ran out
+
+    @classmethod
+    def local(cls, interface: str, path: Path, bpf: str = "") -> "Capture":
+        return cls(None, "local", interface, bpf, path)
 
     @property
     def label(self) -> str:
@@ -70,9 +81,11 @@ class Capture:
                 "-B", str(RING_KIB), "-w", str(self.path), "--immediate-mode"]
         if self.bpf:
             argv.append(self.bpf)
-        self.proc = subprocess.Popen(self.lab.exec_argv(self.node, argv),
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        self.lab.record(Process(self.node, self.proc.pid, "tcpdump"))
+        if self.lab is not None:
+            argv = self.lab.exec_argv(self.node, argv)
+        self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        if self.lab is not None:
+            self.lab.record(Process(self.node, self.proc.pid, "tcpdump"))
         self._wait_listening()
         return self
 

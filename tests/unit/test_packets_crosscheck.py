@@ -9,17 +9,14 @@ takes any capture, so the same check runs on the captures of a lab run.
 from __future__ import annotations
 
 import os
-import select
 import shutil
-import signal
 import socket
-import subprocess
 import threading
-import time
 
 import pytest
 from dnslib import QTYPE, RR, A, DNSRecord
 
+from orchestrator.capture import Capture
 from orchestrator.packets import ExpectationFailed, conversation, dns, expect, read, synth, tcp
 from orchestrator.packets.crosscheck import FIELDS, Compared, crosscheck
 
@@ -84,38 +81,6 @@ needs_tcpdump = pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("tcpdum
                                    reason="capturing needs root and tcpdump")
 
 
-class Tcpdump:
-    """tcpdump on an interface of this machine, ready once it says so."""
-
-    def __init__(self, interface: str, path, bpf: str):
-        self.path = path
-        # 32 MiB of ring: on "any" libpcap sizes each slot by the snapshot
-        # length (256 KiB), and the default 2 MiB held only 8 packets, which
-        # the kernel dropped whenever tcpdump waited for a CPU.
-        argv = ["tcpdump", "-i", interface, "-U", "-n", "--immediate-mode", "-B", "32768",
-                "-w", str(path), bpf]
-        self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        seen, deadline = b"", time.monotonic() + 10
-        while b"listening on" not in seen and time.monotonic() < deadline:
-            if select.select([self.proc.stderr], [], [], 0.1)[0]:
-                seen += os.read(self.proc.stderr.fileno(), 4096)
-        assert b"listening on" in seen, seen
-
-    def stop(self, at_least: int):
-        """Stop once ``at_least`` packets are in the file (-U writes each at
-        once), or after 10 s."""
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                if len(read(self.path)) >= at_least:
-                    break
-            except (OSError, ValueError):
-                pass
-            time.sleep(0.05)
-        self.proc.send_signal(signal.SIGINT)
-        self.proc.wait(10)
-
-
 def free_port(kind=socket.SOCK_STREAM) -> int:
     with socket.socket(socket.AF_INET, kind) as probe:
         probe.bind(("127.0.0.1", 0))
@@ -174,13 +139,15 @@ def dns_exchange() -> bool:
 def test_real_captures_of_the_linux_stack_agree(tmp_path, name, interface, linktype):
     web_port = free_port()
     path = tmp_path / f"{name}.pcap"
-    dump = Tcpdump(interface, path, f"(tcp port {web_port}) or (udp port 53 and host {DNS_HOST})")
+    dump = Capture.local(interface, path,
+                         f"(tcp port {web_port}) or (udp port 53 and host {DNS_HOST})").start()
     dns_done = False
     try:
         web_exchange(web_port)
         dns_done = dns_exchange()
     finally:
-        dump.stop(at_least=10 + 2 * dns_done)
+        dump.stop()
+    assert dump.dropped == 0, f"the kernel dropped {dump.dropped} packets of the capture"
     capture = read(path)
     assert capture.info.linktypes == [linktype]
     assert len(capture) >= 10, capture.describe()

@@ -29,6 +29,7 @@ from pathlib import Path
 import jinja2
 import pytest
 
+from orchestrator.capture import Capture
 from services.web.config import ConfigError, load_config, parse_config, render_config
 from services.web.pages import TEXTBOOK_PAGE_LIMIT
 from services.web.textbook import ClientTiming, fetch
@@ -395,23 +396,16 @@ def tcpdump_lo(path: Path, port: int, expected: int):
         pytest.skip("tcpdump is not installed")
     if os.geteuid() != 0:
         pytest.skip("capturing on lo needs root (CAP_NET_RAW)")
-    # -B: a ring of 32 MiB, room for every segment while tcpdump waits for a CPU.
-    proc = subprocess.Popen(["tcpdump", "-i", "lo", "-n", "-U", "--immediate-mode", "-Z", "root",
-                             "-B", "32768", "-w", str(path), f"tcp port {port}"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    capture = Capture.local("lo", path, f"tcp port {port}").start()
     try:
-        ready, _, _ = select.select([proc.stderr], [], [], DEADLINE)
-        line = proc.stderr.readline() if ready else ""
-        assert "listening on lo" in line, f"tcpdump did not start: {line!r}"
         yield
         deadline = time.monotonic() + DEADLINE
         while pcap_count(path) < expected and time.monotonic() < deadline:
             time.sleep(0.05)
         time.sleep(0.3)
     finally:
-        proc.send_signal(signal.SIGINT)
-        proc.wait(DEADLINE)
-        proc.stderr.close()
+        capture.stop()
+    assert capture.dropped == 0, f"the kernel dropped {capture.dropped} packets of the capture"
 
 
 def pcap_count(path: Path) -> int:
