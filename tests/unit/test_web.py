@@ -68,6 +68,14 @@ class Server:
     def log_lines(self) -> list[str]:
         return self.log.read_text().splitlines()
 
+    def logged(self, count: int) -> None:
+        """Wait until the log has ``count`` lines.  A request's line is written
+        by its handler thread after the answer went out, so the client may
+        already be sending the next request: the log is in completion order."""
+        deadline = time.monotonic() + DEADLINE
+        while len(self.log_lines()) < count and time.monotonic() < deadline:
+            time.sleep(0.01)
+
 
 @contextmanager
 def web_server(tmp_path: Path, mode: str = "normal", **changes):
@@ -221,14 +229,18 @@ def test_normal_serves_pages_by_host(tmp_path):
         assert status == 200
         assert "<title>www.baidu.com</title>" in page
         assert "hello from the emulated internet" in page
+        server.logged(1)
         assert get(server.port, "/index.html?wd=flowlab")[0] == 200
+        server.logged(2)
 
         status, page = get(server.port, host="BAIDU.com:80")
         assert (status, "<title>Baidu</title>" in page) == (200, True)
+        server.logged(3)
 
         # Not one of the sites: the first site answers, as a default vhost.
         status, page = get(server.port, host="61.135.169.125")
         assert (status, "<title>www.baidu.com</title>" in page) == (200, True)
+        server.logged(4)
 
         status, page = get(server.port, "/missing")
         assert status == 404 and "404" in page
