@@ -38,6 +38,15 @@ def point_label(node: str, iface: str) -> str:
     return iface if iface.startswith(f"{node}-") else f"{node}:{iface}"
 
 
+def dropped_at(captures: "list[Capture]") -> dict[str, int]:
+    """Per capture point that lost any: how many packets the kernel dropped."""
+    return {c.label: c.dropped for c in captures if c.dropped}
+
+
+def describe_drops(dropped: dict[str, int]) -> str:
+    return ", ".join(f"{point} ({count})" for point, count in dropped.items())
+
+
 class Capture:
     """``with Capture(lab, "xiaoli", "xiaoli-eth0", "arp") as cap: ...``;
     afterwards ``cap.path`` is a complete pcap file.

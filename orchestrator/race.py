@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Callable
 
 from . import capabilities
-from .capture import Capture, point_label
+from .capture import Capture, describe_drops, dropped_at, point_label
 from .errors import FlowlabError
 from .lab import Lab
 from .model import Router
@@ -297,7 +297,7 @@ class RaceReport:
                            f"{subnets[0] if subnets else 'no lease'}")
         if self.dropped:
             return False, ("captures incomplete, the kernel dropped packets at "
-                           + ", ".join(f"{point} ({n})" for point, n in self.dropped.items()))
+                           + describe_drops(self.dropped))
         wrong = [t for t in self.trials
                  if len(t.offers) != 1 or t.offers[0].giaddr != own_gateway]
         if wrong:
@@ -343,11 +343,11 @@ def run_race(lab: Lab, client: str, trials: int, out: Path,
     seconds = time.monotonic() - start
     everything = merge(*[read(c.path, point=c.label) for c in captures])
     report = RaceReport(lab.topo.name, lab.topo.options.dhcp_server or "dnsmasq",
-                        lab.topo.options.vlans, client, [], seconds)
-    report.dropped = {c.label: c.dropped for c in captures if c.dropped}
+                        lab.topo.options.vlans, client, [], seconds,
+                        dropped=dropped_at(captures))
     if report.dropped:
         report.notes.append("the kernel dropped packets before tcpdump read them at "
-                            + ", ".join(f"{p} ({n})" for p, n in report.dropped.items())
+                            + describe_drops(report.dropped)
                             + ": the trials' evidence may lack packets")
     for index, (began, ended, address, applied) in enumerate(windows, start=1):
         # A trial owns everything up to the next trial's start: late packets

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
-from ..capture import Capture
+from ..capture import Capture, describe_drops, dropped_at
 from ..errors import CaptureIncomplete
 from ..lab import Lab
 from ..packets import Packets, merge, read, write_pcap
@@ -97,11 +97,11 @@ class CheckContext:
             if paths:
                 write_pcap(directory / "merged.pcap", captured.all)
                 self.pcaps += [str(p) for p in paths.values()] + [str(directory / "merged.pcap")]
-        incomplete = [f"{c.label} ({c.dropped})" for c in captures if c.dropped]
-        if incomplete:
+        dropped = dropped_at(captures)
+        if dropped:
             raise CaptureIncomplete("the kernel dropped packets before tcpdump read them, so "
                                     "the captures cannot prove this check: "
-                                    + ", ".join(incomplete))
+                                    + describe_drops(dropped))
 
     def wait(self, seconds: float) -> None:
         """Wait for a protocol timer (a lease's T1, an ARP entry's expiry):
