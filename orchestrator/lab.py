@@ -216,8 +216,9 @@ class Lab:
         self.supervisor.stop(launch.name)
         client.forget(keep_lease_file=not fresh)
         if fresh:
-            self.run_in(node, ["ip", "-4", "addr", "flush", "dev", client.iface.name])
-            self.run_in(node, ["ip", "neigh", "flush", "dev", client.iface.name])
+            dev = client.iface.name
+            self.run_in(node, ["ip", "-4", "-batch", "-"],
+                        input=f"addr flush dev {dev}\nneigh flush dev {dev}\n")
         self.supervisor.wait_ready(self.supervisor.start(launch))
         return client.lease()
 

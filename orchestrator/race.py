@@ -329,12 +329,10 @@ def run_race(lab: Lab, client: str, trials: int, out: Path,
     try:
         for capture in captures:
             capture.start()
-        client_daemon = lab.dhcp_client(client)
         for index in range(1, trials + 1):
             progress(f"trial {index} of {trials}")
             began = time.time()
-            lab.restart_dhcp_client(client, fresh=True)
-            lease = client_daemon.lease() or {}
+            lease = lab.restart_dhcp_client(client, fresh=True) or {}
             windows.append((began, time.time(), lease.get("address", ""),
                             float(lease.get("time", 0.0))))
     finally:
