@@ -20,6 +20,7 @@ from typing import Iterator
 from ..capture import Capture, describe_drops, dropped_at
 from ..errors import CaptureIncomplete
 from ..lab import Lab
+from ..model import Topology
 from ..packets import Packets, merge, read, write_pcap
 from .errata import ERRATA
 
@@ -161,9 +162,17 @@ class Check:
     topologies: tuple[str, ...] = ()
     vlans: bool | None = None        # None: with or without VLANs
 
-    def applies_to(self, lab: Lab) -> bool:
-        return lab.topo.name in self.topologies and \
-            (self.vlans is None or self.vlans == lab.topo.options.vlans)
+    def applies_to(self, topo: Topology) -> bool:
+        """Whether the check has something to prove in ``topo``.  The
+        textbook checks name the labs of FLOWS.md (``topologies``); checks
+        derived from the model override this and look at the model only."""
+        return topo.name in self.topologies and \
+            (self.vlans is None or self.vlans == topo.options.vlans)
+
+    def why_not(self, topo: Topology) -> str:
+        """Why the check does not apply to ``topo``, for a refused --check."""
+        return f"it is a check of {', '.join(self.topologies) or 'no topology'}" + \
+            ("" if self.vlans is None else (" with VLANs" if self.vlans else " without VLANs"))
 
     def run(self, ctx: CheckContext) -> str:
         raise NotImplementedError

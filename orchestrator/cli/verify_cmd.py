@@ -44,12 +44,11 @@ def select(checks, names: list[str], lab_topo) -> list:
     if unknown:
         raise UnknownCheck(f"unknown check {', '.join(unknown)}; known: {', '.join(known)}")
     chosen = [known[n] for n in names] if names else checks
-    applicable = [c for c in chosen if lab_topo.name in c.topologies
-                  and (c.vlans is None or c.vlans == lab_topo.options.vlans)]
-    refused = [c.name for c in chosen if c not in applicable]
+    applicable = [c for c in chosen if c.applies_to(lab_topo)]
+    refused = [c for c in chosen if c not in applicable]
     if names and refused:
-        raise UnknownCheck(f"check {', '.join(refused)} does not apply to {lab_topo.name}"
-                           + ("" if lab_topo.options.vlans else " without VLANs"))
+        raise UnknownCheck("; ".join(f"check {c.name} does not apply to {lab_topo.name}: "
+                                     f"{c.why_not(lab_topo)}" for c in refused))
     return applicable
 
 
