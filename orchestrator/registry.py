@@ -45,7 +45,11 @@ def looks_like_path(spec: str) -> bool:
 
 
 def _import_file(path: Path) -> ModuleType:
+    """Import a user's file once per process: ``load`` and ``user_checks``
+    both need it, and a second import would run the user's code twice."""
     name = f"flowlab_user_topology_{abs(hash(str(path.resolve())))}"
+    if name in sys.modules:
+        return sys.modules[name]
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
         raise TopologyNotFound(f"{path}: not a Python file that can be imported")
@@ -105,3 +109,30 @@ def load(spec: str, options: TopologyOptions | None = None) -> Topology:
         raise TopologyError(None, "build", f"{spec}: build() returned {type(topo).__name__}, "
                             "not a Topology")
     return topo
+
+
+def checks_file(spec: str) -> Path | None:
+    """``<stem>_checks.py`` beside a user's topology file, where checks may
+    live apart from the network they prove."""
+    if not looks_like_path(spec):
+        return None
+    path = Path(spec)
+    beside = path.with_name(f"{path.stem}_checks.py")
+    return beside if beside.is_file() else None
+
+
+def user_checks(spec: str) -> list:
+    """The checks declared with ``@check`` in a topology's module and in the
+    checks file beside it, refused when two share a name."""
+    from .checks.user import checks_in
+    found = checks_in(module_for(spec))
+    beside = checks_file(spec)
+    if beside is not None:
+        found += checks_in(_import_file(beside))
+    seen: dict[str, object] = {}
+    for declared in found:
+        if declared.name in seen:
+            raise TopologyError(None, f"check {declared.name!r}",
+                                f"{spec}: declared twice")
+        seen[declared.name] = declared
+    return found

@@ -1,15 +1,20 @@
-"""The checks of FLOWS.md, by name, in the order the specification lists them.
+"""The checks flowlab ships: the textbook's, then those derived from any model.
 
-Each check module owns one family (DHCP, ARP and forwarding, DNS, the web
-visit and NAT, TCP connection management); this registry is the one place
-that knows them all.
+The textbook checks of FLOWS.md come first, in the order the specification
+lists them; each module owns one family (DHCP, ARP and forwarding, DNS, the
+web visit and NAT, TCP connection management) and applies to the labs of
+the texts.  The derived checks (``derived/``) look at the model only and
+apply to any topology that has what they prove.  Users declare their own
+with ``@check`` (:mod:`.user`).  This registry is the one place that knows
+the shipped ones.
 """
 
 from __future__ import annotations
 
 from .base import Check, CheckContext, CheckResult
+from .user import check
 
-CHECK_MODULES = ("dhcp", "arp", "dns", "web", "tcp")
+CHECK_MODULES = ("dhcp", "arp", "dns", "web", "tcp", "derived.dhcp")
 
 
 def all_checks() -> list[Check]:
@@ -25,4 +30,4 @@ def by_name() -> dict[str, Check]:
     return {check.name: check for check in all_checks()}
 
 
-__all__ = ["Check", "CheckContext", "CheckResult", "all_checks", "by_name"]
+__all__ = ["Check", "CheckContext", "CheckResult", "all_checks", "by_name", "check"]

@@ -16,8 +16,11 @@ from .common import add_topology_arguments, require_root, topology_options
 
 NAME = "verify"
 HELP = "bring a topology up, run its checks, tear down; exit 0 only if all passed"
-DESCRIPTION = ("Bring TOPO up with its daemons, run every check of FLOWS.md that applies to "
-               "it (or those named with --check), each deciding pass or fail from packets "
+DESCRIPTION = ("Bring TOPO up with its daemons, run every check that applies to it: the "
+               "textbook checks of FLOWS.md for the shipped labs, the checks derived from the "
+               "model (dhcp, reach, l2-scope, nat, dns, http) for any topology, and the user's "
+               "own declared with @check in TOPO's file or in <stem>_checks.py beside it (or "
+               "only those named with --check), each deciding pass or fail from packets "
                "captured during its scripted traffic, and tear down. Writes DIR/results.json "
                "and DIR/pcaps/<check>/<node>-<interface>.pcap plus a merged pcap per check. "
                "Exit status 0 only when every check passed.")
@@ -34,6 +37,18 @@ def configure(parser):
     parser.add_argument("--out", metavar="DIR", type=Path,
                         help="where results.json and the pcaps go (default: the run directory)")
     parser.add_argument("--format", choices=("table", "json"), default="table")
+
+
+def shipped_and_users(spec: str) -> list:
+    """The shipped checks, then the user's own declared with the topology;
+    a user's check may not take a shipped check's name."""
+    shipped = all_checks()
+    users = registry.user_checks(spec)
+    taken = {c.name for c in shipped} & {c.name for c in users}
+    if taken:
+        raise UnknownCheck(f"{spec} declares check(s) named like flowlab's own: "
+                           f"{', '.join(sorted(taken))}; rename them")
+    return shipped + users
 
 
 def select(checks, names: list[str], lab_topo) -> list:
@@ -55,7 +70,7 @@ def select(checks, names: list[str], lab_topo) -> list:
 def run(args) -> int:
     require_root(NAME)
     topo = registry.load(args.topology, topology_options(args))
-    checks = select(all_checks(), args.check, topo)
+    checks = select(shipped_and_users(args.topology), args.check, topo)
     start = time.monotonic()
     with output.progress(f"verifying {topo.name}") as report:
         with Lab(topo, args.topology, LabSettings(progress=report)) as lab:
