@@ -16,7 +16,6 @@ import signal
 import subprocess
 import threading
 from dataclasses import asdict, dataclass, field
-from ipaddress import IPv4Network
 from pathlib import Path
 from typing import Callable
 
@@ -25,6 +24,7 @@ from mininet.net import Mininet
 
 from services import plan
 from services.dhcp_client import DhcpClient
+from services.lease import Lease
 
 from . import capabilities, cleanup, netbuild, ovs
 from .binaries import require_all
@@ -197,7 +197,7 @@ class Lab:
                 return client
         raise LabError(f"{node} runs no DHCP client")
 
-    def leases(self) -> dict[tuple[str, str], dict]:
+    def leases(self) -> dict[tuple[str, str], Lease]:
         """The leases the DHCP clients hold: (node, interface) -> lease record."""
         found = {}
         for client in self.dhcp_clients():
@@ -206,11 +206,11 @@ class Lab:
                 found[(client.ctx.host.name, client.iface.name)] = record
         return found
 
-    def restart_dhcp_client(self, node: str, fresh: bool = True) -> dict:
+    def restart_dhcp_client(self, node: str, fresh: bool = True) -> Lease | None:
         """Stop a PC's DHCP client and start it again; ``fresh`` forgets the
         lease first (no lease file, no address, empty ARP cache), so the client
         starts over with DISCOVER; otherwise it reboots with its lease
-        (INIT-REBOOT).  Returns the new lease record once bound."""
+        (INIT-REBOOT).  Returns the new lease once bound."""
         client = self.dhcp_client(node)
         launch = client.launch()
         self.supervisor.stop(launch.name)
@@ -228,9 +228,8 @@ class Lab:
         for row in rows:
             lease = leases.get((row["node"], row["interface"]))
             if lease:
-                prefix = IPv4Network(f"0.0.0.0/{lease['mask']}").prefixlen
-                row["address"] = f"{lease['address']}/{prefix}"
-                row["lease"] = f"DHCP {lease['lease_time']} s from {lease['server']}"
+                row["address"] = str(lease.address)
+                row["lease"] = f"DHCP {lease.lease_time} s from {lease.server or '?'}"
         return rows
 
 

@@ -332,9 +332,9 @@ def run_race(lab: Lab, client: str, trials: int, out: Path,
         for index in range(1, trials + 1):
             progress(f"trial {index} of {trials}")
             began = time.time()
-            lease = lab.restart_dhcp_client(client, fresh=True) or {}
-            windows.append((began, time.time(), lease.get("address", ""),
-                            float(lease.get("time", 0.0))))
+            lease = lab.restart_dhcp_client(client, fresh=True)
+            windows.append((began, time.time(), str(lease.ip) if lease else "",
+                            lease.time if lease else 0.0))
     finally:
         for capture in captures:
             capture.stop()

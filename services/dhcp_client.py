@@ -9,12 +9,12 @@ readiness: the lease is bound.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from orchestrator.model import Interface
 
 from .base import STAGE_CLIENTS, Context, Daemon, FileAppears, Launch, render
+from .lease import Lease
 
 # How long an ARP probe waits for a defender.  RFC 5227 waits 1-2 s; iputils
 # arping counts whole seconds, so dhclient's hook waits 1 s (one probe);
@@ -47,12 +47,9 @@ class DhcpClient(Daemon):
         """The client's own lease database (what INIT-REBOOT remembers)."""
         return self.ctx.path(f"{self.name}-{self.iface.name}.leases")
 
-    def lease(self) -> dict | None:
+    def lease(self) -> Lease | None:
         """The lease the hook recorded, or None while unbound."""
-        try:
-            return json.loads(Path(self.lease_record).read_text())
-        except (OSError, ValueError):
-            return None
+        return Lease.read(self.lease_record)
 
     def forget(self, keep_lease_file: bool) -> None:
         """Remove the recorded lease (and the client's database, unless kept),

@@ -296,9 +296,9 @@ def chain_facts(ctx: CheckContext, client: str, neighbour: str) -> Chain:
     """Addresses of the chain from the topology and the PCs' leases."""
     topo = ctx.lab.topo
     lease = ctx.lab.leases().get((client, topo.interfaces(client)[0].name))
-    if lease is None or not lease.get("dns"):
+    if lease is None or not lease.dns:
         raise ExpectationFailed(f"{client} holds no DHCP lease with a DNS server: {lease}")
-    resolver = lease["dns"].split()[0]
+    resolver = str(lease.dns[0])
     forwarder = next(s for s in topo.node(interface_with(ctx, resolver).node).services
                      if s.kind == "dns-resolver")
     public = next(i for i in topo.interfaces() if i.nat_outside)

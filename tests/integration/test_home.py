@@ -41,7 +41,7 @@ def test_the_pc_computes_its_network_from_the_mask(lab):
     route = lab.run_in("pc", ["ip", "-4", "route"]).stdout
     assert "192.168.1.128/25 dev pc-eth0" in route
     addr = lab.run_in("pc", ["ip", "-4", "-o", "addr", "show", "dev", "pc-eth0"]).stdout
-    assert f"{lease['address']}/25 brd 192.168.1.255" in addr
+    assert f"{lease.address} brd 192.168.1.255" in addr
     # 192.168.1.100 is off-link for a /25: the PC goes through its gateway.
     assert "via 192.168.1.129" in lab.run_in("pc", ["ip", "route", "get", "192.168.1.100"]).stdout
     assert ping(lab, "pc", "192.168.1.100")
@@ -50,4 +50,4 @@ def test_the_pc_computes_its_network_from_the_mask(lab):
 def test_the_pc_reaches_the_web_through_the_home_nat(lab):
     result = lab.run_in("pc", ["curl", "-sS", "-m", "5", "http://www.baidu.com/"])
     assert result.returncode == 0 and "www.baidu.com" in result.stdout
-    assert ip_address(lab.leases()[("pc", "pc-eth0")]["address"]) in ip_network("192.168.1.128/25")
+    assert lab.leases()[("pc", "pc-eth0")].ip in ip_network("192.168.1.128/25")

@@ -80,7 +80,7 @@ def wait_for_renewal(ctx: CheckContext, c: Client, since: float) -> None:
     _, high = renew_window(c.renew_time)
     while ctx.protocol_wait - since < high + 1.0:
         record = client.lease()
-        if record and record.get("event") in ("RENEW", "renew"):
+        if record and record.event == "renew":
             return
         ctx.wait(RENEW_POLL)
 
