@@ -14,7 +14,8 @@ from __future__ import annotations
 from .base import Check, CheckContext, CheckResult
 from .user import check
 
-CHECK_MODULES = ("dhcp", "arp", "dns", "web", "tcp", "derived.dhcp")
+CHECK_MODULES = ("dhcp", "arp", "dns", "web", "tcp",
+                 "derived.dhcp", "derived.nat", "derived.dns", "derived.http")
 
 
 def all_checks() -> list[Check]:

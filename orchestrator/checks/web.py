@@ -1,4 +1,4 @@
-"""The web visit: the checks web-11, web-real and nat.
+"""The web visit: the checks web-11 and web-real.
 
 ``web`` serves www.baidu.com twice (topologies/internet.py): an ordinary
 server on port 80 and the texts' "textbook" server on port 8080.  web-11
@@ -7,9 +7,9 @@ fetches from the textbook server with the textbook client
 when every ACK leaves (services/web/textbook.py), and proves the eleven
 segments of FLOWS.md's table in every one of many fetches, inside and
 outside the edge's NAT.  web-real fetches the same page with curl from the
-ordinary server and names how a real exchange differs from the table; nat
-follows one such exchange through the edge, in its captures and in its
-connection tracking table.
+ordinary server and names how a real exchange differs from the table.  The
+edge's NAT is proven by the derived ``nat`` check (checks/derived/nat.py),
+which finds the masquerading interfaces of any topology.
 """
 
 from __future__ import annotations
@@ -32,7 +32,6 @@ from ..packets import (
     conversation,
     dns,
     expect,
-    ip,
     merge,
     tcp,
 )
@@ -423,80 +422,4 @@ class WebReal(Check):
         return f"{evidence} ({got}; side-by-side.txt)"
 
 
-# ---------------------------------------------------------------- nat
-
-CONNTRACK_PAIR = re.compile(r"src=(\S+) dst=(\S+) sport=(\d+) dport=(\d+)")
-
-
-def conntrack_entry(lines: list[str], inside: tuple[str, int], server: tuple[str, int],
-                    outside: tuple[str, int]) -> str:
-    """The connection tracking line of the translated connection: original
-    direction inside -> server, reply server -> outside (the public address
-    and port); raises if there is none."""
-    want = ((*inside, *server), (*server, *outside))
-    for line in lines:
-        found = [(s, int(sp), d, int(dp)) for s, d, sp, dp in CONNTRACK_PAIR.findall(line)]
-        if tuple(found[:2]) == want:
-            return " ".join(line.split())
-    raise ExpectationFailed(
-        f"no connection tracking entry {inside[0]}:{inside[1]} -> {server[0]}:{server[1]} "
-        f"replied to {outside[0]}:{outside[1]}",
-        "entries:\n" + "\n".join(f"  {line}" for line in lines[:20]))
-
-
-def judge_nat(inside: Packets, outside: Packets, client_ip: str, server: tuple[str, int],
-              public: str, conntrack: list[str], hops: int = 1) -> str:
-    """The edge rewrites the source of every segment of the connection going
-    out (client -> its public address, the destination unchanged) and the
-    destination of every one coming back, keeping sequence numbers; no
-    private address leaves; its connection tracking has the mapping."""
-    conv = conversation(inside, client=client_ip, server=server)
-    pairs = expect([s.packet for s in conv]).translated(outside, address=public, hops=hops)
-    expect(outside).none(ip(host=client_ip))
-    out, back = (sum(1 for p in pairs if p.direction == d) for d in ("outbound", "inbound"))
-    syn = pairs[0]
-    local = (syn.before.ip.src, syn.before.tcp.sport)
-    mapped = (syn.after.ip.src, syn.after.tcp.sport)
-    entry = conntrack_entry(conntrack, local, server, mapped)
-    return (f"{local[0]}:{local[1]} → {mapped[0]}:{mapped[1]} outside, destination "
-            f"{server[0]}:{server[1]} unchanged; {out} segments out and {back} back, all "
-            f"translated (TTL -1, sequence numbers kept), no {client_ip} outside; "
-            f"conntrack: {entry}")
-
-
-def conntrack_table(ctx: CheckContext, node: str) -> tuple[list[str], str]:
-    """The node's connection tracking table, and where it was read from:
-    ``conntrack -L``, or /proc/net/nf_conntrack when that is refused."""
-    listed = ctx.lab.run_in(node, ["conntrack", "-L", "-p", "tcp"])
-    if listed.returncode == 0:
-        return listed.stdout.splitlines(), "conntrack -L"
-    proc = ctx.lab.run_in(node, ["cat", "/proc/net/nf_conntrack"])
-    if proc.returncode == 0:
-        return proc.stdout.splitlines(), (f"/proc/net/nf_conntrack (conntrack -L failed: "
-                                          f"{listed.stderr.strip()})")
-    raise LabError(f"{node}: no connection tracking table: conntrack -L: "
-                   f"{listed.stderr.strip()}; /proc/net/nf_conntrack: {proc.stderr.strip()}")
-
-
-class Nat(Check):
-    """The edge's source NAT on a curl fetch, in its inside and outside
-    captures and in its connection tracking table."""
-
-    name = "nat"
-    summary = "10.1.1.2:p → 203.0.113.2:p' at the edge, replies translated back, in conntrack"
-    topologies = ("enterprise",)
-
-    def run(self, ctx: CheckContext) -> str:
-        client, server, outside = station(ctx, CLIENT), station(ctx, WEB), nat_outside(ctx)
-        edge = outside.node
-        lan = next(i for i in ctx.lab.topo.interfaces(edge) if not i.nat_outside)
-        port = http_port(ctx, "normal")
-        with ctx.capture([(edge, lan.name), (edge, outside.iface)], f"tcp port {port}") as wire:
-            curl(ctx, client, f"http://{SITE}:{port}/")
-        table, source = conntrack_table(ctx, edge)
-        evidence = judge_nat(wire[lan.name], wire[outside.iface], client.ip, (server.ip, port),
-                             outside.ip, table)
-        return f"{evidence} (from {source})"
-
-
-CHECKS = [Web11, WebReal, Nat]
+CHECKS = [Web11, WebReal]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from orchestrator.checks import web as checks
+from orchestrator.checks.derived import nat as nat_check
 from orchestrator.packets import ExpectationFailed, merge, synth
 from tests.unit.test_checks_tcp import T0, combine, segments
 
@@ -176,7 +177,7 @@ def conntrack(outside_port: int = 40000) -> list[str]:
 
 
 def judge_nat(caps, table):
-    return checks.judge_nat(caps[INSIDE], caps[OUTSIDE], "10.1.1.2", (WEB, 80), PUBLIC, table,
+    return nat_check.judge_nat(caps[INSIDE], caps[OUTSIDE], "10.1.1.2", (WEB, 80), PUBLIC, table,
                             hops=2)
 
 
