@@ -112,7 +112,7 @@ def test_the_configuration_applied_must_match_the_ack():
     ok = derived.judge_config(c, "2: xiaoming-eth0    inet 10.1.1.2/24 brd 10.1.1.255 scope",
                               "default via 10.1.1.1 dev xiaoming-eth0\n",
                               "nameserver 10.10.10.10\n")
-    assert ok == "10.1.1.2/24 via 10.1.1.1 dns 10.10.10.10"
+    assert ok == "10.1.1.2/24 router 10.1.1.1 dns 10.10.10.10"
     with pytest.raises(ExpectationFailed) as failure:
         derived.judge_config(c, "inet 10.1.1.9/24 ", "", "nameserver 8.8.8.8\n")
     text = str(failure.value)

@@ -287,7 +287,7 @@ def judge_config(c: Client, addr_text: str, route_text: str, resolv_text: str) -
                                 "\n".join(f"  {w}" for w in wrong))
     parts = [f"{c.address}/{prefix}"]
     if c.subnet.gateway is not None:
-        parts.append(f"via {c.router}")
+        parts.append(f"router {c.router}")
     if c.subnet.dns:
         parts.append(f"dns {' '.join(servers)}")
     return " ".join(parts)
@@ -325,8 +325,8 @@ class Dhcp(Check):
             try:
                 c, ack = judge_dhcp(cap.by_point, p)
                 applied = judge_config(c, *configured(lab, c))
-                lines.append(f"{c.node}:{c.iface} {applied} "
-                             + (f"via {c.relay.node}" if c.relay else f"from {c.server}"))
+                lines.append(f"{c.node}:{c.iface} {applied}, "
+                             + (f"relayed by {c.relay.node}" if c.relay else f"from {c.server}"))
             except ExpectationFailed as failure:
                 failures.append(str(failure))
         if failures:
