@@ -139,8 +139,8 @@ def test_a_missing_route_fails_with_the_model_reason_and_the_routers_answer():
     text = failure(pings(pairs, errors=[("r1-eth0", unreachable)]), pairs)
     assert text.startswith(
         "8 of 12 pairs did not reach: echo 10.9.0.11 > 10.9.1.13 left pc1 on pc1-eth0, reached "
-        "r1 on r1-eth0, not forwarded: r1 has no route to 10.9.1.0/24 (10.9.0.1 > 10.9.0.11: "
-        "ICMP unreachable)")
+        "r1 on r1-eth0, not forwarded: r1 has no route to 10.9.1.0/24 (10.9.0.1 answered ICMP "
+        "net unreachable)")
     # lan1 to lan2 stops at r1; lan2 to lan1 arrives, but the reply stops at r1.
     assert "  echo 10.9.0.12 > 10.9.1.14 left pc2 on pc2-eth0, reached r1 on r1-eth0, not " \
            "forwarded: r1 has no route to 10.9.1.0/24\n" in text

@@ -235,16 +235,27 @@ def _frame_problems(packet: Packet, wire: Wire, ttl: int) -> list[str]:
     return problems
 
 
-def _errors_at(wires: Mapping[str, Packets], point: str, towards: str) -> list[Packet]:
-    """ICMP errors (unreachable, time exceeded) at ``point`` sent to
-    ``towards``: a router saying why it did not forward."""
-    return [p for p in wires.get(point, ()) if p.icmp is not None and p.icmp.type in (3, 11)
-            and p.ip.dst == towards]
+ICMP_ERRORS = {(3, 0): "net unreachable", (3, 1): "host unreachable",
+               (3, 3): "port unreachable", (3, 13): "administratively prohibited",
+               (11, 0): "time exceeded in transit"}
 
 
-def _said(wires: Mapping[str, Packets], point: str | None, towards: str) -> str:
-    errors = _errors_at(wires, point, towards) if point else []
-    return f" ({'; '.join(summary(e) for e in errors[:2])})" if errors else ""
+def _said(wires: Mapping[str, Packets], point: str | None, origin: Wire | None) -> str:
+    """What a router answered at ``point`` about the packet ``origin``
+    started (an ICMP error quoting its addresses), in words: " (10.9.0.1
+    answered ICMP net unreachable)"."""
+    if point is None or origin is None:
+        return ""
+    quoted = IPv4Address(origin.src).packed + IPv4Address(origin.dst).packed
+    for packet in wires.get(point, ()):
+        icmp = packet.icmp
+        if icmp is None or icmp.type not in (3, 11) or packet.ip.dst != origin.src:
+            continue
+        inner = bytes(icmp.payload)
+        if inner[12:20] == quoted:
+            name = ICMP_ERRORS.get((icmp.type, icmp.code), f"type {icmp.type} code {icmp.code}")
+            return f" ({packet.ip.src} answered ICMP {name})"
+    return ""
 
 
 def _follow(index: _Index, wires: Mapping[str, Packets], what: str, kind: int,
@@ -256,7 +267,7 @@ def _follow(index: _Index, wires: Mapping[str, Packets], what: str, kind: int,
     progress: list[str] = []
     last: str | None = None          # the last point the packet was seen at
     ttl0 = None
-    origin = path[0].src if path else ""
+    origin = path[0] if path else None
     for number, wire in enumerate(path):
         for point, node, verb in ((wire.out, wire.sender, "left"),
                                   (wire.into, wire.receiver, "reached")):
