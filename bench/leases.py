@@ -27,7 +27,6 @@ from orchestrator.cli import output  # noqa: E402
 from orchestrator.lab import Lab, LabSettings  # noqa: E402
 from orchestrator.netbuild import static_address  # noqa: E402
 from orchestrator.segments import declared_subnet  # noqa: E402
-from services.base import STAGE_CLIENTS  # noqa: E402
 from topologies.enterprise import add_guests  # noqa: E402
 
 
@@ -50,9 +49,10 @@ def bring_up(topo, runs: Path) -> dict:
     lab.start()
     total = time.perf_counter() - start
     try:
-        clients = [r for r in lab.supervisor.running.values() if r.launch.stage == STAGE_CLIENTS]
-        stage = max((r.ready_after + r.started for r in clients), default=0.0) - \
-            min((r.started for r in clients), default=0.0)
+        services = lab.services
+        clients = [c for c in services.all("dhcp-client") if services.ready_after(c) is not None]
+        stage = max((services.started_at(c) + services.ready_after(c) for c in clients),
+                    default=0.0) - min((services.started_at(c) for c in clients), default=0.0)
         bound = len(lab.leases())
     finally:
         lab.stop()

@@ -6,6 +6,9 @@ tcpdump is started through ``mnexec -a`` in the node's namespaces, marked
 with the run id like every process of the run, and is known to be ready only
 once it says it is listening: starting traffic before that would lose the
 first packets, which are often the ones a check is about.
+
+A capture needs of the lab only :class:`~orchestrator.nodeexec.NodeExec`
+(run tcpdump in a node, record its pid) and a path for its file.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from pathlib import Path
 
 from .binaries import require
 from .errors import LabError
-from .lab import Lab
+from .nodeexec import NodeExec
 from .rundir import Process
 
 READY_TIMEOUT = 10.0
@@ -48,24 +51,23 @@ def describe_drops(dropped: dict[str, int]) -> str:
 
 
 class Capture:
-    """``with Capture(lab, "xiaoli", "xiaoli-eth0", "arp") as cap: ...``;
+    """``with Capture(lab, "xiaoli", "xiaoli-eth0", "arp", path) as cap: ...``;
     afterwards ``cap.path`` is a complete pcap file.
 
     ``Capture.local(interface, path)`` captures on an interface of the
     machine itself (loopback, for tests of the library against the real
     stack) with the same readiness, draining and drop accounting."""
 
-    def __init__(self, lab: Lab | None, node: str, interface: str, bpf: str = "",
+    def __init__(self, nodes: NodeExec | None, node: str, interface: str, bpf: str = "",
                  path: Path | None = None, snaplen: int = 0):
-        self.lab = lab
+        if path is None:
+            raise ValueError(f"a capture on {node}:{interface} needs a path for its pcap")
+        self.nodes = nodes
         self.node = node
         self.interface = interface
         self.bpf = bpf
         self.snaplen = snaplen
-        if path is None and lab is None:
-            raise ValueError("a capture outside a lab needs a path")
-        self.path = Path(path) if path else \
-            lab.run.subdir("captures") / f"{node}-{interface}.pcap"
+        self.path = Path(path)
         self.proc: subprocess.Popen | None = None
         self.dropped = 0
         """Packets the kernel dropped before tcpdump read them, as tcpdump
@@ -90,11 +92,11 @@ class Capture:
                 "-B", str(RING_KIB), "-w", str(self.path), "--immediate-mode"]
         if self.bpf:
             argv.append(self.bpf)
-        if self.lab is not None:
-            argv = self.lab.exec_argv(self.node, argv)
+        if self.nodes is not None:
+            argv = self.nodes.exec_argv(self.node, argv)
         self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        if self.lab is not None:
-            self.lab.record(Process(self.node, self.proc.pid, "tcpdump"))
+        if self.nodes is not None:
+            self.nodes.record(Process(self.node, self.proc.pid, "tcpdump"))
         self._wait_listening()
         return self
 

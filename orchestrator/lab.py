@@ -6,6 +6,15 @@ cases: on return, on an exception, on KeyboardInterrupt.  Teardown is
 shielded from a second Ctrl-C, stops what the run started by pid, and then
 sweeps by the run's marks (:mod:`orchestrator.cleanup`), so a partly built
 network is removed as surely as a complete one.
+
+Its daemons are reached through ``lab.services``
+(:mod:`orchestrator.services_api`); ``dhcp_client``, ``leases`` and
+``restart_dhcp_client`` stay here as short delegations for users' tests.
+
+A lab is strict by default: a daemon that is not ready fails the bring-up.
+``LabSettings(unbound_ok=True)`` lets DHCP clients that got no lease stay
+unbound instead (``lab.unbound`` names them): a broken network is then a
+verdict of ``verify``, not a crash.
 """
 
 from __future__ import annotations
@@ -33,7 +42,8 @@ from .model import Interface, Port, Switch, Topology
 from .nodes import FlowlabHost
 from .rundir import UP, Process, RunDir, RunState
 from .segments import link_subnet
-from .supervisor import Supervisor
+from .services_api import DHCP_CLIENT, Services, Unbound
+from .supervisor import NotReady, Supervisor
 from .validation import validate
 
 NEEDED = ("mnexec", "ovs-vsctl", "ip", "ethtool", "iptables", "mount", "bash")
@@ -46,6 +56,8 @@ class LabSettings:
     datapath: str | None = None          # auto (kernel where it exists), user, kernel
     runs_base: Path | None = None        # default: $FLOWLAB_RUNS or /var/tmp/flowlab/runs
     services: bool = True                # False: network only, DHCP hosts take reservations
+    unbound_ok: bool = False             # True: DHCP clients without a lease by their deadline
+                                         # keep trying and are listed in lab.unbound
     progress: Callable[[str], None] = field(default=lambda message: None)
 
 
@@ -78,8 +90,9 @@ class Lab:
         self.run: RunDir | None = None
         self.state: RunState | None = None
         self.datapath: str | None = None
-        self.supervisor: Supervisor | None = None
-        self.daemons: list = []
+        self._supervisor: Supervisor | None = None
+        self.services = Services(self, None, [])
+        self.unbound: list[Unbound] = []
 
     # -- context manager --------------------------------------------------------
     def __enter__(self) -> "Lab":
@@ -119,9 +132,12 @@ class Lab:
             netbuild.configure_nodes(self.topo, self.net, self.run, self.datapath,
                                      dhcp=self.settings.services)
             if self.settings.services:
-                self.daemons = plan.daemons(self.topo, self.run.path)
-                self.supervisor = Supervisor(self, progress)
-                self.supervisor.start_all([daemon.launch() for daemon in self.daemons])
+                self._supervisor = Supervisor(self, progress)
+                self.services = Services(self, self._supervisor,
+                                         plan.daemons(self.topo, self.run.path))
+                self.unbound = self._start_daemons()
+                for unbound in self.unbound:
+                    progress(f"unbound: {unbound.node}:{unbound.iface} got no lease")
             self.state.status = UP
             self.run.save(self.state)
             progress("lab is up")
@@ -129,6 +145,23 @@ class Lab:
             self.stop()
             raise
         return self
+
+    def _start_daemons(self) -> list[Unbound]:
+        """Start every daemon; DHCP clients without a lease at their deadline
+        are returned (unbound_ok) or fail the bring-up naming the client."""
+        clients = {i.name for i in self.services.all(DHCP_CLIENT)}
+        try:
+            unready = self._supervisor.start_all(
+                [i.launch for i in self.services.all()],
+                may_stay_unready=lambda launch: self.settings.unbound_ok
+                and launch.name in clients)
+        except NotReady as late:
+            if late.launch.name not in clients:
+                raise
+            raise LabError(f"{self.services.unbound(late).describe()}\n(a lab brought up with "
+                           "unbound_ok, 'up --allow-unbound', stays up and lists such "
+                           "clients)") from late
+        return [self.services.unbound(late) for late in unready]
 
     def _refuse_clashes(self, bridges: list[str]) -> None:
         """Switch ports and bridges live in the machine's namespace under the
@@ -149,8 +182,8 @@ class Lab:
             return
         with signals_deferred():
             self.settings.progress("tearing down")
-            if self.supervisor is not None:
-                self.supervisor.stop_all()
+            if self._supervisor is not None:
+                self._supervisor.stop_all()
             if self.net is not None:
                 net, self.net = self.net, None
                 try:
@@ -189,47 +222,31 @@ class Lab:
         self.run.save(self.state)
 
     def dhcp_clients(self) -> list[DhcpClient]:
-        return [d for d in self.daemons if isinstance(d, DhcpClient)]
+        return self.services.dhcp_clients()
 
     def dhcp_client(self, node: str) -> DhcpClient:
-        for client in self.dhcp_clients():
-            if client.ctx.host.name == node:
-                return client
-        raise LabError(f"{node} runs no DHCP client")
+        return self.services.dhcp_client(node)
 
     def leases(self) -> dict[tuple[str, str], Lease]:
-        """The leases the DHCP clients hold: (node, interface) -> lease record."""
-        found = {}
-        for client in self.dhcp_clients():
-            record = client.lease()
-            if record is not None:
-                found[(client.ctx.host.name, client.iface.name)] = record
-        return found
+        """The leases the DHCP clients hold: (node, interface) -> lease."""
+        return self.services.leases()
 
     def restart_dhcp_client(self, node: str, fresh: bool = True) -> Lease | None:
-        """Stop a PC's DHCP client and start it again; ``fresh`` forgets the
-        lease first (no lease file, no address, empty ARP cache), so the client
-        starts over with DISCOVER; otherwise it reboots with its lease
-        (INIT-REBOOT).  Returns the new lease once bound."""
-        client = self.dhcp_client(node)
-        launch = client.launch()
-        self.supervisor.stop(launch.name)
-        client.forget(keep_lease_file=not fresh)
-        if fresh:
-            dev = client.iface.name
-            self.run_in(node, ["ip", "-4", "-batch", "-"],
-                        input=f"addr flush dev {dev}\nneigh flush dev {dev}\n")
-        self.supervisor.wait_ready(self.supervisor.start(launch))
-        return client.lease()
+        """Restart a PC's DHCP client (``fresh``: from DISCOVER, else
+        INIT-REBOOT) and return its new lease; see Services.restart_dhcp_client."""
+        return self.services.restart_dhcp_client(node, fresh)
 
     def summary(self) -> list[dict]:
         rows = summary_rows(self.topo, self.net, dhcp=self.settings.services)
         leases = self.leases() if self.run else {}
+        unbound = {(u.node, u.iface) for u in self.unbound}
         for row in rows:
             lease = leases.get((row["node"], row["interface"]))
             if lease:
                 row["address"] = str(lease.address)
                 row["lease"] = f"DHCP {lease.lease_time} s from {lease.server or '?'}"
+            elif (row["node"], row["interface"]) in unbound:
+                row["lease"] = "UNBOUND: no lease"
         return rows
 
 

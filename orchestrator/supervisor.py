@@ -6,6 +6,10 @@ run id, output to its log in the run directory), and waits until it proves
 it is ready (a log line, a lease written) within its deadline.  A daemon
 that dies or stalls is reported with the last lines of its log.  Daemons
 start stage by stage, so a relay never starts before its server listens.
+
+The supervisor knows nodes only through :class:`~orchestrator.nodeexec.NodeExec`
+(run a program in a node, record its pid), not the Lab; what a lab's daemons
+are, and how checks find and restart one, is :mod:`orchestrator.services_api`.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from services.base import FileAppears, Launch, LogLine
 
 from .binaries import require
 from .errors import LabError
+from .nodeexec import NodeExec
 from .rundir import Process
 
 TAIL_LINES = 15
@@ -39,6 +44,21 @@ def tail(path: str, lines: int = TAIL_LINES) -> str:
     return "\n".join(text.splitlines()[-lines:]) or "(empty log)"
 
 
+class NotReady(LabError):
+    """A daemon still running at its deadline without proving it is ready.
+
+    Distinct from a daemon that exited or a config that was refused: for a
+    DHCP client it means "no lease" (a broken network), which a lab may be
+    told to accept and report instead of failing (``LabSettings.unbound_ok``)."""
+
+    def __init__(self, launch: Launch, waiting_for: str, log_tail: str):
+        self.launch = launch
+        self.waiting_for = waiting_for
+        self.log_tail = log_tail
+        super().__init__(f"{launch.name} was not ready within {launch.deadline:.0f} s "
+                         f"({waiting_for}); last lines of {launch.log}:\n{log_tail}")
+
+
 @dataclass
 class Running:
     launch: Launch
@@ -49,8 +69,8 @@ class Running:
 
 
 class Supervisor:
-    def __init__(self, lab, progress: Callable[[str], None] = lambda message: None):
-        self.lab = lab
+    def __init__(self, nodes: NodeExec, progress: Callable[[str], None] = lambda message: None):
+        self.nodes = nodes
         self.progress = progress
         self.running: dict[str, Running] = {}
 
@@ -67,7 +87,7 @@ class Supervisor:
                 Path(path).write_text(content)
                 if path in launch.executables:
                     os.chmod(path, 0o755)
-        checks = [(launch, subprocess.Popen(self.lab.exec_argv(launch.node, launch.check),
+        checks = [(launch, subprocess.Popen(self.nodes.exec_argv(launch.node, launch.check),
                                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                             text=True))
                   for launch in launches if launch.check]
@@ -81,8 +101,17 @@ class Supervisor:
             raise LabError("\n".join(refused))
 
     # -- starting ---------------------------------------------------------------------
-    def start_all(self, launches: list[Launch]) -> None:
+    def start_all(self, launches: list[Launch],
+                  may_stay_unready: Callable[[Launch], bool] = lambda launch: False
+                  ) -> list[NotReady]:
+        """Check, then start stage by stage, each stage ready before the next.
+
+        A daemon for which ``may_stay_unready`` is true and that is still
+        running, unready, at its deadline does not fail the start: it keeps
+        running and its NotReady is returned.  Any other failure raises at
+        once; what was started stays in ``running`` for :meth:`stop_all`."""
         self.prepare(launches)
+        unready: list[NotReady] = []
         stages: dict[int, list[Launch]] = defaultdict(list)
         for launch in launches:
             stages[launch.stage].append(launch)
@@ -92,7 +121,13 @@ class Supervisor:
             for launch in group:
                 self.start(launch)
             for launch in group:
-                self.wait_ready(self.running[launch.name])
+                try:
+                    self.wait_ready(self.running[launch.name])
+                except NotReady as late:
+                    if not may_stay_unready(launch):
+                        raise
+                    unready.append(late)
+        return unready
 
     def start(self, launch: Launch) -> Running:
         if launch.name in self.running:
@@ -101,12 +136,12 @@ class Supervisor:
         argv[0] = require(argv[0]) if not os.path.isabs(argv[0]) else argv[0]
         offset = os.path.getsize(launch.log) if os.path.exists(launch.log) else 0
         with open(launch.log, "ab") as log:
-            proc = subprocess.Popen(self.lab.exec_argv(launch.node, argv),
+            proc = subprocess.Popen(self.nodes.exec_argv(launch.node, argv),
                                     stdin=subprocess.DEVNULL, stdout=log,
                                     stderr=subprocess.STDOUT, start_new_session=True)
         running = Running(launch, proc, time.monotonic(), offset)
         self.running[launch.name] = running
-        self.lab.record(Process(launch.node, proc.pid, launch.name))
+        self.nodes.record(Process(launch.node, proc.pid, launch.name))
         return running
 
     def wait_ready(self, running: Running) -> None:
@@ -122,9 +157,7 @@ class Supervisor:
                 raise LabError(f"{launch.name} exited with status {code} before it was ready; "
                                f"last lines of {launch.log}:\n{tail(launch.log)}")
             if time.monotonic() > deadline:
-                raise LabError(f"{launch.name} was not ready within {launch.deadline:.0f} s "
-                               f"({self._waiting_for(launch)}); last lines of {launch.log}:\n"
-                               f"{tail(launch.log)}")
+                raise NotReady(launch, self._waiting_for(launch), tail(launch.log))
             time.sleep(POLL_SECONDS)
 
     @staticmethod
@@ -145,13 +178,6 @@ class Supervisor:
         if isinstance(launch.ready, FileAppears):
             return f"waiting for {launch.ready.path}"
         return f"waiting for a log line matching {launch.ready.pattern!r}"
-
-    def restart(self, launch: Launch) -> Running:
-        """Stop a daemon and start it again from the same launch, ready."""
-        self.stop(launch.name)
-        running = self.start(launch)
-        self.wait_ready(running)
-        return running
 
     # -- stopping -----------------------------------------------------------------------
     def stop(self, name: str) -> None:

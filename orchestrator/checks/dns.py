@@ -21,9 +21,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from itertools import pairwise
 
-from services.dns_cache import DnsmasqCache
-from services.dns_daemons import DnsResolver
-
 from ..capture import point_label
 from ..model import Interface
 from ..packets import (
@@ -281,15 +278,11 @@ def restart_cold(ctx: CheckContext, nodes: set[str]) -> list[str]:
     """Restart every recursive resolver and the local caches of ``nodes``:
     they keep their caches in memory, so they come back empty.  Returns the
     daemons restarted."""
-    supervisor = ctx.lab.supervisor
-    launches = [d.launch() for d in ctx.lab.daemons
-                if isinstance(d, DnsResolver)
-                or (isinstance(d, DnsmasqCache) and d.ctx.host.name in nodes)]
-    for launch in launches:
-        supervisor.stop(launch.name)
-    for running in [supervisor.start(launch) for launch in launches]:
-        supervisor.wait_ready(running)
-    return [launch.name for launch in launches]
+    services = ctx.lab.services
+    cold = [i for i in services.all() if i.kind == "dns-resolver"
+            or (i.kind == "dns-cache" and i.node in nodes)]
+    services.restart(*cold)
+    return [i.name for i in cold]
 
 
 def chain_facts(ctx: CheckContext, client: str, neighbour: str) -> Chain:

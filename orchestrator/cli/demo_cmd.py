@@ -30,7 +30,7 @@ class Step:
 
 def lease_of(node: str, expected: str | None = None) -> Step:
     def run(lab: Lab) -> tuple[str, bool]:
-        lease = next((v for (n, _i), v in lab.leases().items() if n == node), None)
+        lease = next((v for (n, _i), v in lab.services.leases().items() if n == node), None)
         if lease is None:
             return "no lease", False
         text = (f"{lease.ip} mask {lease.mask} router {' '.join(map(str, lease.routers))} "

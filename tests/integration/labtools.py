@@ -34,7 +34,9 @@ def icmp_echo_sources(path: Path, destination: str) -> set[str]:
 def captured_while(lab: Lab, points: list[tuple[str, str]], bpf: str, action) -> dict:
     """Capture on every (node, interface) while ``action()`` runs; returns
     {(node, interface): pcap path}."""
-    captures = [Capture(lab, node, iface, bpf).start() for node, iface in points]
+    directory = lab.run.subdir("captures")
+    captures = [Capture(lab, node, iface, bpf, directory / f"{node}-{iface}.pcap").start()
+                for node, iface in points]
     try:
         action()
     finally:

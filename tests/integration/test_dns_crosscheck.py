@@ -37,7 +37,7 @@ def lab(untouched_machine_module):
         unbound = UnboundReference(Context(running.topo, pubdns, None, base / "unbound",
                                            base / "etc"),
                                    listen="8.8.8.8", port=UNBOUND_PORT, root_hints=ROOT_HINTS)
-        running.supervisor.start_all([unbound.launch()])
+        running.services.add(unbound)
         yield running
 
 

@@ -151,5 +151,5 @@ def applied_config(lab: Lab, c: Client) -> tuple[str, str, str]:
     resolver configuration its DHCP hook wrote."""
     addr = lab.run_in(c.node, ["ip", "-4", "-o", "addr", "show", "dev", c.iface]).stdout
     route = lab.run_in(c.node, ["ip", "-4", "route", "show", "default"]).stdout
-    resolv = lab.run_in(c.node, ["cat", lab.dhcp_client(c.node).resolv_target]).stdout
+    resolv = lab.run_in(c.node, ["cat", lab.services.dhcp_client(c.node).resolv_target]).stdout
     return addr, route, resolv

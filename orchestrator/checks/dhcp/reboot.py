@@ -97,7 +97,7 @@ def remembering(lab: Lab, c: Client, claimed: str) -> Iterator[None]:
     """Make the client's lease file remember ``claimed`` instead of its
     address, as if it had moved from another VLAN; afterwards start it over
     (fresh), which leaves it bound to its reservation with a clean lease file."""
-    client = lab.dhcp_client(c.node)
+    client = lab.services.dhcp_client(c.node)
     if client.name != "dhclient":
         raise LabError(f"init-reboot edits dhclient's lease file; {c.node} runs {client.name}")
     path = Path(client.lease_file)

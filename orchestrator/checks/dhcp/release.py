@@ -81,23 +81,20 @@ def judge_lease_freed(kind: str, before_text: str, after_text: str, address: str
 
 def lease_database(lab: Lab, server: str) -> tuple[str, str]:
     """(backend, text of its lease database) of the DHCP server on ``server``."""
-    for daemon in lab.daemons:
-        for kind, cls in SERVERS.items():
-            if isinstance(daemon, cls) and daemon.ctx.host.name == server:
-                return kind, Path(daemon.lease_database).read_text()
-    raise LabError(f"{server} runs no DHCP server")
+    daemon = lab.services.find("dhcp-server", server).daemon
+    kind = next(kind for kind, cls in SERVERS.items() if isinstance(daemon, cls))
+    return kind, Path(daemon.lease_database).read_text()
 
 
 def release_lease(lab: Lab, node: str) -> None:
     """Stop the PC's dhclient and run ``dhclient -r`` with its own files: it
     sends DHCPRELEASE for the lease in its lease file, and its hook takes the
     address away.  The pid file goes first, so that -r signals nobody."""
-    client = lab.dhcp_client(node)
-    if client.name != "dhclient":
-        raise LabError(f"release runs 'dhclient -r'; {node} runs {client.name}")
-    launch = client.launch()
-    lab.supervisor.stop(launch.name)
-    argv = list(launch.argv)
+    client = lab.services.find("dhcp-client", node)
+    if client.daemon.name != "dhclient":
+        raise LabError(f"release runs 'dhclient -r'; {node} runs {client.daemon.name}")
+    lab.services.stop(client)
+    argv = list(client.launch.argv)
     Path(argv[argv.index("-pf") + 1]).unlink(missing_ok=True)
     argv[argv.index("-d")] = "-r"
     done = lab.run_in(node, argv, timeout=20)

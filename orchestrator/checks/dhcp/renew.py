@@ -76,7 +76,7 @@ def judge_renew(client_wire: Packets, server_wire: Packets, c: Client) -> str:
 def wait_for_renewal(ctx: CheckContext, c: Client, since: float) -> None:
     """Wait (protocol time) until the client's hook records a renewal, at most
     to the end of the window its T1 allows; the packets judge the rest."""
-    client = ctx.lab.dhcp_client(c.node)
+    client = ctx.lab.services.dhcp_client(c.node)
     _, high = renew_window(c.renew_time)
     while ctx.protocol_wait - since < high + 1.0:
         record = client.lease()
