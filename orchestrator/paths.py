@@ -18,7 +18,10 @@ ICMP redirects, policy routing and ECMP are not modelled.
 
 Addresses come from an *address plan*: static addresses and DHCP
 reservations of the model, overridden by the addresses a running lab's
-clients actually leased (``runtime``).
+clients actually leased (``runtime``); a DHCP client's default route is
+the router its lease names when one is given (``gateways``), else its
+subnet's declared gateway.  Where a lease differs from the model (two relays
+racing on one flat LAN), the prediction follows what the network did.
 """
 
 from __future__ import annotations
@@ -61,7 +64,7 @@ def address_plan(topo: Topology, runtime: Mapping[Key, IPv4Interface] | None = N
 
 # -- routing tables ---------------------------------------------------------------------
 
-CONNECTED, STATIC, GATEWAY, DHCP = "connected", "static", "gateway", "dhcp"
+CONNECTED, STATIC, GATEWAY, DHCP, LEASE = "connected", "static", "gateway", "dhcp", "lease"
 
 
 @dataclass(frozen=True)
@@ -111,21 +114,28 @@ def _connected(topo: Topology, node: str, plan: Mapping[Key, IPv4Interface]) -> 
     return routes
 
 
-def default_gateway(topo: Topology, host: Host) -> tuple[IPv4Address, str] | None:
+def default_gateway(topo: Topology, host: Host,
+                    leased: Mapping[Key, IPv4Address] | None = None
+                    ) -> tuple[IPv4Address, str] | None:
     """The default gateway the lab gives ``host`` and where it comes from:
-    ``Host.gateway``, else its first DHCP interface's subnet gateway."""
+    ``Host.gateway``, else its first DHCP interface's router as leased
+    (``leased``: (node, interface) -> the lease's first router), else that
+    interface's subnet gateway as declared."""
     if host.gateway is not None:
         return host.gateway, GATEWAY
     for iface in topo.interfaces(host.name):
         if iface.dhcp is not None:
+            router = (leased or {}).get((host.name, iface.name))
+            if router is not None:
+                return IPv4Address(router), LEASE
             subnet = declared_subnet(topo, iface)
             if subnet is not None and subnet.gateway is not None:
                 return subnet.gateway, DHCP
     return None
 
 
-def routing_table(topo: Topology, host: Host,
-                  plan: Mapping[Key, IPv4Interface]) -> Table:
+def routing_table(topo: Topology, host: Host, plan: Mapping[Key, IPv4Interface],
+                  leased: Mapping[Key, IPv4Address] | None = None) -> Table:
     """Connected networks, static routes, and the default route (a static
     ``default`` route wins over the gateway, as in ``netbuild.ip_batch``).
     A gateway route leaves by the connected route its next hop is on."""
@@ -138,7 +148,7 @@ def routing_table(topo: Topology, host: Host,
 
     wanted = [(r.destination, r.via, STATIC) for r in host.routes]
     if not any(r.destination.prefixlen == 0 for r in host.routes):
-        gateway = default_gateway(topo, host)
+        gateway = default_gateway(topo, host, leased)
         if gateway is not None:
             wanted.append((IPv4Network("0.0.0.0/0"), gateway[0], gateway[1]))
     for network, via, origin in wanted:
@@ -274,10 +284,12 @@ class RoundTrip:
 class Network:
     """A topology with an address plan, ready for lookups and paths: the
     routing tables, broadcast domains and address owners are worked out
-    once, so that predicting hundreds of paths stays cheap."""
+    once, so that predicting hundreds of paths stays cheap.  ``runtime``:
+    leased addresses; ``gateways``: leased routers, per (node, interface)."""
 
     topo: Topology
     runtime: Mapping[Key, IPv4Interface] | None = None
+    gateways: Mapping[Key, IPv4Address] | None = None
     plan: dict[Key, IPv4Interface] = field(init=False)
     tables: dict[str, Table] = field(init=False)
     domains: list[Domain] = field(init=False)
@@ -287,7 +299,8 @@ class Network:
         self.domains = broadcast_domains(self.topo)
         self._domain: dict[Key, Domain] = {(i.node, i.name): d for d in self.domains
                                            for i in d.interfaces}
-        self.tables = {h.name: routing_table(self.topo, h, self.plan) for h in self.topo.hosts()}
+        self.tables = {h.name: routing_table(self.topo, h, self.plan, self.gateways)
+                       for h in self.topo.hosts()}
         self._nodes = {h.name: h for h in self.topo.hosts()}
         self._own: dict[str, set[IPv4Address]] = {}
         for (node, _iface), address in self.plan.items():

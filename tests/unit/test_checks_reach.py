@@ -19,6 +19,7 @@ from orchestrator.netbuild import stable_mac
 from orchestrator.packets import ExpectationFailed, from_frames
 from orchestrator.paths import Network
 from tests.topologies import campus, chain
+from topologies import enterprise
 
 T0 = 1_700_002_000.0
 LEASES = {("a2", "a2-eth0"): IPv4Interface("10.20.10.100/24"),
@@ -225,3 +226,16 @@ def test_above_it_own_domain_plus_one_per_other_domain(count, per_lan):
         assert host not in targets and any(t.startswith(lan + "x") for t in targets)
     # every host is also a destination
     assert {b for _, b in pairs} == set(hosts)
+
+
+def test_enterprise_hairpin_at_the_edge_passes():
+    """xiaoming > xiaoli: edge sends the packet back out of edge-eth0, the
+    interface it came in by, so that point shows it twice."""
+    pairs = planned(enterprise.build())
+    pair = pairs[chain_pair(pairs, "xiaoming", "xiaoli")]
+    assert [(w.out, w.into) for w in pair.there] == [
+        ("xiaoming-eth0", "gw1-eth0"), ("gw1-eth1", "edge-eth0"), ("edge-eth0", "gw2-eth1"),
+        ("gw2-eth0", "xiaoli-eth0")]
+    evidence = judge_reach(pings(pairs), pairs)
+    assert evidence.startswith("52 pairs: each echo and reply seen")
+    assert "(xiaoming is behind edge's NAT)" in evidence

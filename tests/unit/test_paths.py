@@ -262,3 +262,20 @@ def test_interface_networks_are_routes():
     net = Network(enterprise.build())
     assert net.network_of(A("10.1.2.2")) == IPv4Network("10.1.2.0/24")
     assert net.source_address("edge", A("8.8.8.8")) == A("203.0.113.2")
+
+
+def test_a_leased_router_replaces_the_declared_gateway():
+    """Two relays racing on a flat LAN: xiaomei's lease came through gw2, so
+    her address and router are of VLAN 20's subnet, not the one her port
+    declares; the prediction follows the lease."""
+    topo = enterprise.build(TopologyOptions(vlans=False))
+    runtime = {("xiaomei", "xiaomei-eth0"): IPv4Interface("10.1.2.163/24")}
+    stale = Network(topo, runtime)
+    assert stale.path("xiaomei", "8.8.8.8").failure == "xiaomei has no route to 8.8.8.0/24"
+    assert stale.tables["xiaomei"].unusable == (
+        "0.0.0.0/0 via 10.1.1.1 (dhcp): 10.1.1.1 is on none of xiaomei's networks",)
+    net = Network(topo, runtime, {("xiaomei", "xiaomei-eth0"): A("10.1.2.1")})
+    assert str(net.tables["xiaomei"].routes[-1]) == "default via 10.1.2.1 dev xiaomei-eth0 (lease)"
+    trip = net.round_trip("xiaomei", "10.1.1.2")
+    assert [h.node for h in trip.there.hops] == ["xiaomei", "gw2", "edge", "gw1", "xiaoming"]
+    assert trip.ok

@@ -6,12 +6,12 @@ Everything else they need comes from the model (:mod:`orchestrator.paths`).
 
 from __future__ import annotations
 
-from ipaddress import IPv4Interface, IPv4Network
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from typing import Iterable
 
 from ...lab import Lab
 from ...model import Topology
-from ...paths import Key
+from ...paths import Key, Network
 from .common import end_hosts
 
 
@@ -36,6 +36,34 @@ def runtime_addresses(lab: Lab) -> dict[Key, IPv4Interface]:
         if address is not None:
             found[key] = address
     return found
+
+
+def lease_router(lease) -> IPv4Address | None:
+    """A lease's first router (option 3), typed record or dict record."""
+    routers = getattr(lease, "routers", None)
+    if routers is None and isinstance(lease, dict):
+        routers = lease.get("routers")
+    if isinstance(routers, str):
+        routers = routers.split()
+    for router in routers or ():
+        return IPv4Address(str(router))
+    return None
+
+
+def runtime_gateways(lab: Lab) -> dict[Key, IPv4Address]:
+    """(node, interface) -> the router its DHCP lease named."""
+    found = {}
+    for key, lease in lab.leases().items():
+        router = lease_router(lease)
+        if router is not None:
+            found[key] = router
+    return found
+
+
+def network(lab: Lab) -> Network:
+    """The lab's topology as :mod:`orchestrator.paths` predicts it, with
+    the addresses and routers its DHCP clients leased."""
+    return Network(lab.topo, runtime_addresses(lab), runtime_gateways(lab))
 
 
 def macs(lab: Lab, keys: Iterable[Key]) -> dict[Key, str]:

@@ -29,7 +29,7 @@ from ...packets.failure import listing
 from ...paths import Network
 from ...segments import broadcast_domains, declared_subnet
 from ..base import Check, CheckContext
-from .facts import end_host_names, macs, runtime_addresses
+from .facts import end_host_names, macs, network
 
 ARPING_WAIT = 1               # seconds arping waits for a reply that will not come
 BPF = "arp or (vlan and arp)"
@@ -182,7 +182,7 @@ class L2Scope(Check):
         return "no end host shares a broadcast domain with another interface"
 
     def run(self, ctx: CheckContext) -> str:
-        net = Network(ctx.lab.topo, runtime_addresses(ctx.lab))
+        net = network(ctx.lab)
         keys = [(i.node, i.name) for i in net.topo.interfaces()]
         senders, skipped = plan_senders(net, end_host_names(net.topo), macs(ctx.lab, keys))
         with ctx.capture(keys, BPF) as captured:

@@ -47,7 +47,7 @@ from ...packets.describe import summary
 from ...packets.failure import listing
 from ...paths import Key, Leg, Network, Path
 from ..base import Check, CheckContext
-from .facts import end_host_names, macs, runtime_addresses
+from .facts import end_host_names, macs, network
 
 SAMPLE_ABOVE = 12
 PING_WAIT = 2                 # seconds ping waits for its reply
@@ -285,7 +285,11 @@ def _follow(index: _Index, wires: Mapping[str, Packets], what: str, kind: int,
                 detail = listing(f"at {point}, with the same payload:", here, t0, verbose=True,
                                  macs=True) if here else f"  (nothing with its payload at {point})"
                 raise PairFailed(f"{what} {so_far}, {why}{_said(wires, last, origin)}", detail)
-            packet = seen[0]
+            # A router that sends a packet back out of the interface it came in
+            # by (a hairpin) shows both frames at one point: take the one that
+            # fits this wire, else report the first.
+            ttl = (ttl0 if ttl0 is not None else seen[0].ip.ttl) - wire.routers
+            packet = next((p for p in seen if not _frame_problems(p, wire, ttl)), seen[0])
             if ttl0 is None:
                 ttl0 = packet.ip.ttl
             problems = _frame_problems(packet, wire, ttl0 - wire.routers)
@@ -393,7 +397,7 @@ class Reach(Check):
         return "it needs at least two end hosts (hosts that are not routers)"
 
     def run(self, ctx: CheckContext) -> str:
-        net = Network(ctx.lab.topo, runtime_addresses(ctx.lab))
+        net = network(ctx.lab)
         hosts = end_host_names(ctx.lab.topo)
         pairs = select_pairs(net, hosts)
         keys = {(n, i.name) for n in net.tables for i in net.topo.interfaces(n)}
