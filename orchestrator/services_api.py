@@ -26,6 +26,9 @@ from .nodeexec import NodeExec
 from .supervisor import NotReady, Supervisor, tail
 
 DHCP_CLIENT = "dhcp-client"
+# A client without a lease repeats one line (DISCOVER after DISCOVER): a few
+# say what it was doing without burying the summary.
+UNBOUND_TAIL = 5
 
 
 def kind_of(daemon: Daemon) -> str:
@@ -163,23 +166,45 @@ class Services:
         (INIT-REBOOT).  Returns the new lease once bound; a client that binds
         none by its deadline raises LabError."""
         instance = self.find(DHCP_CLIENT, node, iface)
-        client: DhcpClient = instance.daemon
+        self._reset(instance, fresh)
+        self.start(instance)
+        return instance.daemon.lease()
+
+    def restart_dhcp_clients(self, instances: list[Instance], fresh: bool = True
+                             ) -> list[Unbound]:
+        """Restart many clients at once: all reset, all started, then each
+        awaited.  A client still unbound at its deadline is returned, not
+        raised: in a broken network that is the finding, and the packets
+        captured meanwhile say where its exchange stopped."""
+        for instance in instances:
+            self._reset(instance, fresh)
+        supervisor = self._supervisor()
+        started = [supervisor.start(i.launch) for i in instances]
+        unbound = []
+        for running in started:
+            try:
+                supervisor.wait_ready(running)
+            except NotReady as late:
+                unbound.append(self.unbound(late))
+        return unbound
+
+    def _reset(self, instance: Instance, fresh: bool) -> None:
+        """Stop a DHCP client and forget its lease (``fresh``: its address,
+        neighbours and lease database too)."""
         self.stop(instance)
-        client.forget(keep_lease_file=not fresh)
+        instance.daemon.forget(keep_lease_file=not fresh)
         if fresh:
             dev = instance.iface
-            subprocess.run(self.nodes.exec_argv(node, ["ip", "-4", "-batch", "-"]),
+            subprocess.run(self.nodes.exec_argv(instance.node, ["ip", "-4", "-batch", "-"]),
                            input=f"addr flush dev {dev}\nneigh flush dev {dev}\n",
                            capture_output=True, text=True, timeout=30)
-        self.start(instance)
-        return client.lease()
 
     def unbound(self, late: NotReady) -> Unbound:
         """The record of a DHCP client that was not bound at its deadline."""
         instance = next(i for i in self.instances if i.name == late.launch.name)
         return Unbound(instance.node, instance.iface or "",
                        f"{instance.name} held no lease after {late.launch.deadline:.0f} s; "
-                       f"last lines of {instance.log}:\n{late.log_tail or tail(instance.log)}")
+                       f"last lines of {instance.log}:\n{tail(instance.log, UNBOUND_TAIL)}")
 
     def _supervisor(self) -> Supervisor:
         if self.supervisor is None:

@@ -15,7 +15,8 @@ from .base import Check, CheckContext, CheckResult
 from .user import check
 
 CHECK_MODULES = ("dhcp", "arp", "dns", "web", "tcp",
-                 "derived.dhcp", "derived.nat", "derived.dns", "derived.http")
+                 "derived.dhcp", "derived.l2scope", "derived.reach", "derived.nat",
+                 "derived.dns", "derived.http")
 
 
 def all_checks() -> list[Check]:

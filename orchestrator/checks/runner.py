@@ -49,11 +49,13 @@ def run_checks(lab: Lab, checks: list[Check], out: Path,
 
 
 def write_results(out: Path, topology: str, options: dict, results: list[CheckResult],
-                  seconds: float) -> Path:
+                  seconds: float, unbound: list[str] = ()) -> Path:
+    """``unbound``: the DHCP clients that held no lease when the lab came up."""
     out.mkdir(parents=True, exist_ok=True)
     path = out / "results.json"
     path.write_text(json.dumps({
         "topology": topology, "options": options, "passed": all(r.passed for r in results),
-        "seconds": round(seconds, 3), "checks": [r.as_dict() for r in results],
+        "seconds": round(seconds, 3), "unbound": list(unbound),
+        "checks": [r.as_dict() for r in results],
     }, indent=2))
     return path

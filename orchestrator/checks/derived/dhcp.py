@@ -243,6 +243,9 @@ def judge_dhcp(points: dict[str, Packets], plans: Plans) -> tuple[Client, Packet
     Returns the plan the exchange followed (with the address it was given)
     and the ACK."""
     c = plans.declared
+    # Only this client's messages: another client's exchange through the
+    # same relay is no evidence about this one.
+    points = {label: wire.filter(dhcp(chaddr=c.mac)) for label, wire in points.items()}
     wire = points.get(point_label(c.node, c.iface), Packets([], c.iface))
     who = f"{c.node} ({c.iface}, {c.mac})"
     acks = wire.filter(dhcp(type="ACK", chaddr=c.mac))
@@ -330,24 +333,17 @@ class Dhcp(Check):
             except ExpectationFailed as failure:
                 failures.append(str(failure))
         if failures:
-            if unbound:
-                failures.insert(0, "not bound: " + ", ".join(unbound))
+            unbound_note = ["not bound: " + ", ".join(unbound)] if unbound else []
             raise ExpectationFailed(f"{len(failures)} of {len(plans)} DHCP interface(s) failed",
-                                    "\n".join(failures))
+                                    "\n".join(unbound_note + failures))
         return f"{len(plans)} DHCP interface(s): " + "; ".join(lines)
 
 
 def restart_clients(lab: Lab, clients: list[Client]) -> list[str]:
-    """Every client starts over from a clean state; those that bind no lease
-    are returned (the packets say why), not raised."""
-    unbound = []
-    for c in clients:
-        try:
-            if lab.restart_dhcp_client(c.node, fresh=True) is None:
-                unbound.append(c.node)
-        except FlowlabError:
-            unbound.append(c.node)
-    return unbound
+    """Every client starts over from a clean state, all at once; those that
+    bind no lease by their deadline are named (the packets say why)."""
+    instances = [lab.services.find("dhcp-client", c.node, c.iface) for c in clients]
+    return [f"{u.node}:{u.iface}" for u in lab.services.restart_dhcp_clients(instances)]
 
 
 CHECKS = [Dhcp]
