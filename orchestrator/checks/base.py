@@ -17,11 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
-from ..capture import Capture, describe_drops, dropped_at
 from ..errors import CaptureIncomplete
 from ..lab import Lab
 from ..model import Topology
-from ..packets import Packets, merge, read, write_pcap
+from ..recording import Captured, Recording
 from .errata import ERRATA
 
 
@@ -80,29 +79,22 @@ class CheckContext:
     @contextlib.contextmanager
     def capture(self, points: list[tuple[str, str]], bpf: str = "") -> Iterator["Captured"]:
         """Capture on every (node, interface) while the block runs; the
-        packets are read when it ends, merged in time order."""
+        packets are read when it ends, merged in time order (the pipeline
+        of :mod:`orchestrator.recording`, which the race shares).  A capture
+        the kernel dropped packets from is refused as evidence."""
         self._capture_index += 1
         directory = self.pcap_dir if self._capture_index == 1 else \
             self.pcap_dir / f"part-{self._capture_index}"
-        directory.mkdir(parents=True, exist_ok=True)
-        captures = []
-        captured = Captured()
+        recording = Recording(self.lab, points, bpf, directory)
         try:
-            for node, iface in points:
-                captures.append(Capture(self.lab, node, iface, bpf,
-                                        path=directory / f"{node}-{iface}.pcap").start())
-            yield captured
+            yield recording.start()
         finally:
-            paths = {c.label: c.stop() for c in captures}
-            captured.load(paths)
-            if paths:
-                write_pcap(directory / "merged.pcap", captured.all)
-                self.pcaps += [str(p) for p in paths.values()] + [str(directory / "merged.pcap")]
-        dropped = dropped_at(captures)
-        if dropped:
+            captured = recording.stop()
+            self.pcaps += [str(p) for p in captured.pcaps]
+        if captured.dropped:
             raise CaptureIncomplete("the kernel dropped packets before tcpdump read them, so "
                                     "the captures cannot prove this check: "
-                                    + describe_drops(dropped))
+                                    + captured.incomplete())
 
     def wait(self, seconds: float) -> None:
         """Wait for a protocol timer (a lease's T1, an ARP entry's expiry):
@@ -112,21 +104,6 @@ class CheckContext:
 
     def erratum(self, key: str, evidence: str) -> None:
         record_erratum(self.errata, key, evidence)
-
-
-class Captured:
-    """The packets of one capture block: per point, and all merged."""
-
-    def __init__(self):
-        self.by_point: dict[str, Packets] = {}
-        self.all: Packets | None = None
-
-    def load(self, paths: dict[str, Path]) -> None:
-        self.by_point = {label: read(path, point=label) for label, path in paths.items()}
-        self.all = merge(*self.by_point.values())
-
-    def __getitem__(self, point: str) -> Packets:
-        return self.by_point[point]
 
 
 @dataclass(frozen=True)

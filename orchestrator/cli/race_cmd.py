@@ -2,52 +2,84 @@
 
 from __future__ import annotations
 
+import argparse
+from dataclasses import replace
 from pathlib import Path
 
 from .. import registry
 from ..lab import Lab, LabSettings
 from ..model import TopologyOptions
-from ..race import RaceReport, run_race, slow_relay, write_report
+from ..race import (RaceError, RaceReport, plan, run_race, slow_relay, slow_relay_gateway,
+                    write_report)
+from ..validation import validate
 from . import output
 from .common import require_root
 
 NAME = "race"
 HELP = "reproduce the DHCP relay race over N trials (or show it fixed with --vlan)"
-DESCRIPTION = ("Without VLANs (the default) a client's DISCOVER reaches both gateways, both "
-               "relay it, the server offers an address from each subnet and the client takes "
-               "the first OFFER. Runs N trials from a clean client state, captures on the "
-               "client, both sides of both gateways and the server, and reports per trial the "
-               "xid, every OFFER, the gap, the requested and final address, NAKs, restarts, the "
-               "time to a bound lease and what decided it; then the distribution of outcomes. "
-               "Exit 0 when what was asked for was shown: without VLANs both outcomes; with "
-               "--vlan exactly one OFFER per DISCOVER from the client's own gateway.")
+DESCRIPTION = ("Without VLANs (the default, --no-vlan) a client's DISCOVER reaches every DHCP "
+               "relay of its broadcast domain, each relays it, the server offers an address "
+               "from each relay's subnet and the client takes the first OFFER. Runs N trials "
+               "from a clean client state, captures on the client, both sides of every racing "
+               "relay and the servers they forward to, and reports per trial the xid, every "
+               "OFFER, the gap, the requested and final address, NAKs, restarts, the time to a "
+               "bound lease and what decided it; then the distribution of outcomes. "
+               "Works on any topology, everything derived from the model: the racing relays "
+               "are the nodes running a dhcp-relay service whose downstream interface sits in "
+               "the client's broadcast domain as it is without VLANs. There must be two or more "
+               "of them; otherwise race refuses before building anything (exit 2) and says "
+               "why. With --vlan the same relays are captured in the VLAN build, so --vlan is "
+               "refused exactly where the flat build would not race: there is nothing to fix. "
+               "Exit 0 when what was asked for was shown: without VLANs more than one outcome "
+               "(the client ended in two or more subnets); with --vlan exactly one OFFER per "
+               "DISCOVER, from the client's own relay.")
 
 
 def configure(parser):
     parser.add_argument("topology", metavar="TOPO", nargs="?", default="enterprise",
-                        help="a topology with two relaying gateways (default enterprise)")
+                        help="a registered topology or a path to a .py file whose client has "
+                             "two or more DHCP relays in its broadcast domain without VLANs "
+                             "(default enterprise)")
     parser.add_argument("--trials", type=int, default=20)
-    parser.add_argument("--vlan", action="store_true", help="the fixed network: VLANs on")
-    parser.add_argument("--client", default="xiaoming")
+    parser.add_argument("--vlan", action=argparse.BooleanOptionalAction, default=False,
+                        help="--vlan: the fixed network, VLANs on; --no-vlan (the default): "
+                             "flat access switches, the race")
+    parser.add_argument("--client", metavar="NODE",
+                        help="the racing DHCP client (default: the first DHCP client whose "
+                             "broadcast domain holds two relays without VLANs; xiaoming in "
+                             "enterprise)")
     parser.add_argument("--dhcp-server", choices=("dnsmasq", "isc"))
-    parser.add_argument("--slow-relay", metavar="GW=DELAY",
-                        help="delay one relay (e.g. gw1=5ms); needs netem in the kernel")
+    parser.add_argument("--slow-relay", metavar="NODE=DELAY",
+                        help="delay one racing relay (e.g. gw1=5ms); needs netem in the kernel")
     parser.add_argument("--out", type=Path, metavar="DIR",
                         help="where race.json and pcaps/trial-NN/ go (default: the run directory)")
     parser.add_argument("--format", choices=("table", "json"), default="table")
 
 
-def run(args) -> int:
-    require_root(NAME)
+def prepare(args) -> tuple:
+    """The topology to build and who races in it, refused (RaceError, exit
+    2) before anything is built."""
     if args.trials < 1:
-        raise SystemExit("race: --trials must be at least 1")
-    topo = registry.load(args.topology, TopologyOptions(vlans=args.vlan,
-                                                        dhcp_server=args.dhcp_server))
-    with output.progress(f"racing on {topo.name} ({'VLANs' if args.vlan else 'flat'})") as report:
+        raise RaceError("--trials must be at least 1")
+    options = TopologyOptions(vlans=args.vlan, dhcp_server=args.dhcp_server)
+    topo = registry.load(args.topology, options)
+    validate(topo)
+    flat = registry.load(args.topology, replace(options, vlans=False)) if args.vlan else topo
+    setup = plan(topo, args.client, flat)
+    if args.slow_relay:
+        slow_relay_gateway(setup, args.slow_relay)
+    return topo, setup
+
+
+def run(args) -> int:
+    topo, setup = prepare(args)       # from the model alone: nothing built yet
+    require_root(NAME)
+    with output.progress(f"racing {setup.client} on {topo.name} "
+                         f"({'VLANs' if args.vlan else 'flat'})") as report:
         with Lab(topo, args.topology, LabSettings(progress=report)) as lab:
-            notes = [slow_relay(lab, args.slow_relay)] if args.slow_relay else []
+            notes = [slow_relay(lab, setup, args.slow_relay)] if args.slow_relay else []
             out = args.out or lab.run.path / "race"
-            race, setup = run_race(lab, args.client, args.trials, out, report)
+            race, setup = run_race(lab, setup, args.trials, out, report)
             race.notes += notes
     path = write_report(race, setup, out)
     passed, reason = race.verdict(setup.own_gateway)

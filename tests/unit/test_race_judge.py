@@ -21,9 +21,8 @@ T0 = 1_700_000_100.0
 SETUP = RaceSetup(
     client="xiaoming", client_iface="xiaoming-eth0", client_mac=synth.XIAOMING_MAC,
     own_gateway="10.1.1.1",
-    gateways=[Gateway("gw1", "gw1-eth0", "gw1-eth1", "10.1.1.1"),
-              Gateway("gw2", "gw2-eth0", "gw2-eth1", "10.1.2.1")],
-    server=("srv", "srv-eth0"),
+    gateways=[Gateway("gw1", "gw1-eth0", "gw1-eth1", "10.1.1.1", ("srv", "srv-eth0")),
+              Gateway("gw2", "gw2-eth0", "gw2-eth1", "10.1.2.1", ("srv", "srv-eth0"))],
     subnets=[IPv4Network("10.1.1.0/24"), IPv4Network("10.1.2.0/24")])
 
 
@@ -127,3 +126,48 @@ def test_the_vlan_fix_is_not_proven_by_captures_the_kernel_dropped_from():
                    dropped={"gw2-eth1": 3})
     assert fixed.verdict("10.1.1.1") == (
         False, "captures incomplete, the kernel dropped packets at gw2-eth1 (3)")
+
+
+PC1_MAC = "02:00:0a:32:01:0a"
+TWO_SERVERS = RaceSetup(
+    client="pc1", client_iface="pc1-eth0", client_mac=PC1_MAC, own_gateway="10.50.1.1",
+    gateways=[Gateway("r1", "r1-eth0", "r1-eth1", "10.50.1.1", ("s1", "s1-eth0")),
+              Gateway("r2", "r2-eth0", "r2-eth1", "10.50.2.1", ("s2", "s2-eth0"))],
+    subnets=[IPv4Network("10.50.1.0/24"), IPv4Network("10.50.2.0/24")])
+
+
+def bootp(kind: str, giaddr: str, ms: float, yiaddr: str = "0.0.0.0"):
+    """A DHCP message of pc1's transaction, ``ms`` after its DISCOVER."""
+    op, ports = (1, (68, 67)) if kind == "discover" else (2, (67, 68))
+    packet = (Ether(src="02:00:00:00:00:01", dst=synth.BROADCAST)
+              / IP(src=giaddr if giaddr != "0.0.0.0" else "0.0.0.0", dst="255.255.255.255")
+              / UDP(sport=ports[0], dport=ports[1])
+              / BOOTP(op=op, xid=XID, yiaddr=yiaddr, giaddr=giaddr,
+                      chaddr=bytes.fromhex(PC1_MAC.replace(":", "")))
+              / DHCP(options=[("message-type", kind), "end"]))
+    packet.time = T0 + ms / 1000
+    return packet
+
+
+def test_each_offer_is_timed_at_the_server_its_relay_forwards_to(tmp_path):
+    """Two relays forwarding to two servers: r2's copy is looked for at s2,
+    where it went, not at s1."""
+    scenario = {
+        "pc1-eth0": [bootp("discover", "0.0.0.0", 0),
+                     bootp("offer", "10.50.1.1", 1.5, "10.50.1.100"),
+                     bootp("offer", "10.50.2.1", 1.6, "10.50.2.100")],
+        "r1-eth1": [bootp("discover", "10.50.1.1", 0.5)],
+        "r2-eth1": [bootp("discover", "10.50.2.1", 0.3)],
+        "s1-eth0": [bootp("discover", "10.50.1.1", 0.6),
+                    bootp("offer", "10.50.1.1", 1.0, "10.50.1.100")],
+        "s2-eth0": [bootp("discover", "10.50.2.1", 0.9),
+                    bootp("offer", "10.50.2.1", 1.2, "10.50.2.100")],
+    }
+    packets = merge(*synth.load(scenario, tmp_path, "servers").values())
+    trial = judge_trial(Trial(1), packets, TWO_SERVERS, "10.50.1.100")
+    assert [(o.relay, o.relayed_ms, o.reached_server_ms, o.served_ms) for o in trial.offers] == [
+        ("r1", 0.5, 0.6, 1.0), ("r2", 0.3, 0.9, 1.2)]
+    assert trial.subnet == "10.50.1.0/24"
+    assert trial.decided_by == ("r2's copy relayed first (0.200 ms); r1's copy reached the "
+                                "server first (0.300 ms); r1's copy was answered first "
+                                "(0.200 ms); r1's OFFER reached the client first")
