@@ -30,6 +30,13 @@ def add_topology_arguments(parser: argparse.ArgumentParser) -> None:
                         help="DHCP server backend (default: the topology's choice)")
 
 
+def add_format_argument(parser: argparse.ArgumentParser, what: str = "the output") -> None:
+    """``--format table|json``: the same flag, with the same two values, on
+    every command that prints a table or a list."""
+    parser.add_argument("--format", choices=("table", "json"), default="table",
+                        help=f"{what} as a table for people (default) or as JSON")
+
+
 def topology_options(args: argparse.Namespace) -> TopologyOptions:
     return TopologyOptions(vlans=not args.no_vlan, dhcp_server=args.dhcp_server)
 

@@ -60,6 +60,18 @@ def table(title: str, columns: list[str], rows: list[list[str]]) -> None:
     out.print(grid)
 
 
+def unbound(clients: list) -> None:
+    """The DHCP clients a lab came up without (``up --allow-unbound``),
+    each with why: what it waited for and the end of its log."""
+    if not clients:
+        return
+    note(f"{len(clients)} DHCP client(s) UNBOUND: no lease by their deadline; the lab is up "
+         "and they keep trying")
+    for client in clients:
+        err.print(f"  {client.describe()}".replace("\n", "\n    "), markup=False,
+                  soft_wrap=True)
+
+
 def lab_summary(topology: str, run_id: str, rows: list[dict]) -> None:
     columns = ["node", "role", "interface", "MAC", "address", "lease", "VLAN", "peer", "subnet"]
     table(f"{topology} (run {run_id})", columns,

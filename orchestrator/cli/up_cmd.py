@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import signal
+from dataclasses import asdict
 
 from .. import registry
 from ..lab import Lab, LabSettings
 from . import output
-from .common import add_topology_arguments, require_root, topology_options
+from .common import add_format_argument, add_topology_arguments, require_root, topology_options
 
 NAME = "up"
 HELP = "bring a topology up (Mininet CLI, or --no-cli to wait for a signal)"
@@ -15,7 +16,11 @@ DESCRIPTION = ("Build the emulated network of TOPO and bring it up. By default o
                "Mininet's CLI; leaving it tears the lab down. With --no-cli, prints a "
                "summary of nodes, interfaces, VLANs and addresses and waits until SIGINT "
                "(Ctrl-C) or SIGTERM (for example from 'down'), then tears down and exits 0. "
-               "While the lab is up, 'exec NODE -- CMD' runs commands in its nodes.")
+               "While the lab is up, 'exec NODE -- CMD' runs commands in its nodes. "
+               "A DHCP client without a lease by its deadline fails the bring-up, unless "
+               "--allow-unbound: then the lab stays up, the client keeps trying, and the "
+               "summary lists it as UNBOUND with the end of its log (a broken network to "
+               "inspect or grade).")
 
 
 class Terminated(BaseException):
@@ -34,6 +39,10 @@ def configure(parser):
                         help="no Mininet CLI: print a summary and wait for SIGINT/SIGTERM")
     parser.add_argument("--datapath", choices=("auto", "user", "kernel"), default=None,
                         help="OVS datapath (default auto: kernel where the kernel has it)")
+    parser.add_argument("--allow-unbound", action="store_true",
+                        help="DHCP clients without a lease do not fail the bring-up: they are "
+                             "listed as UNBOUND and keep trying")
+    add_format_argument(parser, "the summary")
 
 
 def run(args) -> int:
@@ -42,10 +51,17 @@ def run(args) -> int:
     signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         with output.progress(f"bringing {topo.name} up") as report:
-            lab = Lab(topo, args.topology, LabSettings(datapath=args.datapath, progress=report))
+            lab = Lab(topo, args.topology, LabSettings(datapath=args.datapath, progress=report,
+                                                       unbound_ok=args.allow_unbound))
             lab.start()
         try:
-            output.lab_summary(topo.name, lab.run.run_id, lab.summary())
+            if args.format == "json":
+                output.print_json({"topology": topo.name, "run": lab.run.run_id,
+                                   "interfaces": lab.summary(),
+                                   "unbound": [asdict(u) for u in lab.unbound]})
+            else:
+                output.lab_summary(topo.name, lab.run.run_id, lab.summary())
+                output.unbound(lab.unbound)
             if args.no_cli:
                 output.note(f"lab {lab.run.run_id} is up; Ctrl-C or 'down' tears it down")
                 while True:
