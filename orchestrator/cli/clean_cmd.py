@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .. import cleanup
 from . import output
-from .common import require_root
+from .common import add_format_argument, require_root
 
 NAME = "clean"
 HELP = "remove leftovers of crashed runs (only what is recognisably flowlab's)"
@@ -16,7 +16,7 @@ DESCRIPTION = ("Find runs whose owner process died without tearing down (killed 
 
 
 def configure(parser):
-    parser.add_argument("--format", choices=("text", "json"), default="text")
+    add_format_argument(parser, "what was removed")
 
 
 def run(args) -> int:

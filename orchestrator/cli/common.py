@@ -20,12 +20,22 @@ def require_root(command: str) -> None:
                       "(sudo .venv/bin/python -m orchestrator ...)")
 
 
-def add_topology_arguments(parser: argparse.ArgumentParser) -> None:
+def add_topology_arguments(parser: argparse.ArgumentParser, vlan_default: bool = True,
+                           topology_default: str | None = None,
+                           topology_help: str | None = None) -> None:
+    """TOPO, ``--vlan/--no-vlan`` and ``--dhcp-server``: the same flags, with
+    the same meaning, on every command that builds or reads a topology.
+    A command whose natural build is flat (the race) passes
+    ``vlan_default=False``; one with a default topology passes it."""
     parser.add_argument("topology", metavar="TOPO",
-                        help="a registered topology name (see 'list') or a path to a .py file")
-    parser.add_argument("--no-vlan", action="store_true",
-                        help="flat access switch: every access port in one broadcast domain "
-                             "(the DHCP relay race set-up)")
+                        nargs="?" if topology_default else None, default=topology_default,
+                        help=topology_help or "a registered topology name (see 'list') or a "
+                                              "path to a .py file")
+    parser.add_argument("--vlan", action=argparse.BooleanOptionalAction, default=vlan_default,
+                        help="--vlan: access ports in their VLANs; --no-vlan: flat access "
+                             "switches, every access port in one broadcast domain (the DHCP "
+                             "relay race set-up); default "
+                             + ("--vlan" if vlan_default else "--no-vlan"))
     parser.add_argument("--dhcp-server", choices=("dnsmasq", "isc"),
                         help="DHCP server backend (default: the topology's choice)")
 
@@ -38,7 +48,7 @@ def add_format_argument(parser: argparse.ArgumentParser, what: str = "the output
 
 
 def topology_options(args: argparse.Namespace) -> TopologyOptions:
-    return TopologyOptions(vlans=not args.no_vlan, dhcp_server=args.dhcp_server)
+    return TopologyOptions(vlans=args.vlan, dhcp_server=args.dhcp_server)
 
 
 def add_run_argument(parser: argparse.ArgumentParser) -> None:

@@ -8,7 +8,7 @@ from typing import Callable
 from .. import registry
 from ..lab import Lab, LabSettings
 from . import output
-from .common import add_topology_arguments, require_root, topology_options
+from .common import add_format_argument, add_topology_arguments, require_root, topology_options
 
 NAME = "demo"
 HELP = "bring a topology up, show it working, tear it down"
@@ -98,6 +98,7 @@ def tour(lab: Lab) -> list[Step]:
 
 def configure(parser):
     add_topology_arguments(parser)
+    add_format_argument(parser, "the summary and the tour")
 
 
 def run(args) -> int:
@@ -107,12 +108,21 @@ def run(args) -> int:
         lab = Lab(topo, args.topology, LabSettings(progress=report)).start()
     rows, ok = [], True
     try:
-        output.lab_summary(topo.name, lab.run.run_id, lab.summary())
+        summary = lab.summary()
+        if args.format == "table":
+            output.lab_summary(topo.name, lab.run.run_id, summary)
         for step in tour(lab):
             result, passed = step.run(lab)
             ok &= passed
             rows.append([step.title, step.shows, result, "ok" if passed else "FAIL"])
-        output.table("what the lab shows", ["step", "what it shows", "result", "verdict"], rows)
+        if args.format == "json":
+            output.print_json({"topology": topo.name, "run": lab.run.run_id,
+                               "interfaces": summary, "passed": ok,
+                               "steps": [dict(zip(("step", "shows", "result", "verdict"), row))
+                                         for row in rows]})
+        else:
+            output.table("what the lab shows", ["step", "what it shows", "result", "verdict"],
+                         rows)
         output.note(f"logs, configs and leases: {lab.run.path}")
     finally:
         with output.progress(f"tearing {topo.name} down") as report:

@@ -10,7 +10,7 @@ from .. import cleanup
 from ..errors import FlowlabError
 from ..rundir import DOWN, live_runs
 from . import output
-from .common import add_run_argument, find_live_run, require_root
+from .common import add_format_argument, add_run_argument, find_live_run, require_root
 
 NAME = "down"
 HELP = "bring the lab that is up down"
@@ -24,12 +24,18 @@ GRACE_SECONDS = 60
 def configure(parser):
     add_run_argument(parser)
     parser.add_argument("--list", action="store_true", help="list the labs that are up")
+    add_format_argument(parser, "the list of --list")
 
 
 def run(args) -> int:
     if args.list:
-        output.table("labs up", ["run", "topology", "owner pid"],
-                     [[s.run_id, s.topology, s.owner_pid] for _r, s in live_runs()])
+        runs = [s for _r, s in live_runs()]
+        if args.format == "json":
+            output.print_json([{"run": s.run_id, "topology": s.topology, "spec": s.spec,
+                                "owner_pid": s.owner_pid} for s in runs])
+        else:
+            output.table("labs up", ["run", "topology", "owner pid"],
+                         [[s.run_id, s.topology, s.owner_pid] for s in runs])
         return 0
     require_root(NAME)
     run_dir, state = find_live_run(args.run)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .. import registry
 from . import output
+from .common import add_format_argument
 
 NAME = "list"
 HELP = "list the registered topologies"
@@ -12,7 +13,7 @@ DESCRIPTION = ("List the registered topologies with a one-line description. Any 
 
 
 def configure(parser):
-    parser.add_argument("--format", choices=("table", "json"), default="table")
+    add_format_argument(parser, "the topologies")
 
 
 def run(args) -> int:

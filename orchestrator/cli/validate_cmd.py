@@ -5,7 +5,7 @@ from __future__ import annotations
 from .. import registry
 from ..validation import problems
 from . import output
-from .common import add_topology_arguments, topology_options
+from .common import add_format_argument, add_topology_arguments, topology_options
 
 NAME = "validate"
 HELP = "check a topology without creating anything"
@@ -16,7 +16,7 @@ DESCRIPTION = ("Load a topology (name or path) and check the whole model: names,
 
 def configure(parser):
     add_topology_arguments(parser)
-    parser.add_argument("--format", choices=("text", "json"), default="text")
+    add_format_argument(parser, "the problems found")
 
 
 def run(args) -> int:

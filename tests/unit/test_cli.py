@@ -131,3 +131,42 @@ def test_a_missing_binary_names_its_debian_package():
     assert "apt-get install" in str(failure.value)
     from orchestrator.binaries import PACKAGES
     assert PACKAGES["dhcpd"] == "isc-dhcp-server" and PACKAGES["dhcrelay"] == "isc-dhcp-relay"
+
+
+TOPOLOGY_COMMANDS = ("validate", "up", "demo", "verify")
+
+
+@pytest.mark.parametrize("command", TOPOLOGY_COMMANDS)
+def test_every_topology_command_takes_vlan_and_no_vlan(command):
+    assert _parse([command, "enterprise"]).vlan is True
+    assert _parse([command, "enterprise", "--vlan"]).vlan is True
+    assert _parse([command, "enterprise", "--no-vlan"]).vlan is False
+
+
+def test_no_vlan_builds_the_flat_variant(capsys):
+    assert main(["validate", "enterprise", "--no-vlan", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["valid"] is True
+    from orchestrator.cli.common import topology_options
+    assert topology_options(_parse(["validate", "enterprise", "--no-vlan"])).vlans is False
+
+
+@pytest.mark.parametrize("command", [["list"], ["validate", "home"], ["up", "home"],
+                                     ["demo", "home"], ["verify", "home"], ["race"],
+                                     ["down", "--list"], ["clean"]])
+def test_every_command_that_prints_a_table_or_list_takes_format_table_or_json(command):
+    assert _parse(command).format == "table"
+    assert _parse([*command, "--format", "json"]).format == "json"
+    with pytest.raises(SystemExit) as exit_info:
+        _parse([*command, "--format", "text"])
+    assert exit_info.value.code == 2
+
+
+def test_down_list_as_json_with_no_lab_up(capsys, monkeypatch):
+    monkeypatch.setattr("orchestrator.cli.down_cmd.live_runs", lambda: [])
+    assert main(["down", "--list", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out) == []
+
+
+def test_up_takes_allow_unbound():
+    assert _parse(["up", "home"]).allow_unbound is False
+    assert _parse(["up", "home", "--allow-unbound"]).allow_unbound is True
