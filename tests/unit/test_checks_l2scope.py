@@ -144,7 +144,8 @@ def test_lease_facts_read_the_typed_record_and_the_dict_record():
         routers: tuple
 
     typed = Lease(IPv4Interface("10.20.10.100/24"), (IPv4Address("10.20.10.1"),))
-    record = {"address": "10.20.10.100", "mask": "255.255.255.0", "routers": "10.20.10.1 10.20.10.2"}
+    record = {"address": "10.20.10.100", "mask": "255.255.255.0",
+              "routers": "10.20.10.1 10.20.10.2"}
     for lease in (typed, record):
         assert lease_address(lease) == IPv4Interface("10.20.10.100/24")
         assert lease_router(lease) == IPv4Address("10.20.10.1")

@@ -40,7 +40,8 @@ def frame(wire, kind: int, payload: bytes, first_ttl: int, time: float, **change
     fields = {"src_mac": wire.src_mac, "dst_mac": wire.dst_mac, "src": wire.src, "dst": wire.dst,
               "ttl": first_ttl - wire.routers, **change}
     packet = (Ether(src=fields["src_mac"], dst=fields["dst_mac"])
-              / IP(src=fields["src"], dst=fields["dst"], ttl=fields["ttl"], id=int(time * 1000) % 65536)
+              / IP(src=fields["src"], dst=fields["dst"], ttl=fields["ttl"],
+                   id=int(time * 1000) % 65536)
               / ICMP(type=kind, id=0x4242, seq=1) / Raw(payload))
     packet.time = time
     return packet
@@ -116,7 +117,8 @@ def test_campus_nat_pairs_pass_and_the_way_in_is_not_expected():
 # -- wrong ---------------------------------------------------------------------------------
 
 def chain_pair(pairs, source="pc1", destination="pc3") -> int:
-    return next(i for i, p in enumerate(pairs) if (p.source, p.destination) == (source, destination))
+    return next(i for i, p in enumerate(pairs)
+                if (p.source, p.destination) == (source, destination))
 
 
 def test_a_router_that_does_not_forward_is_named_with_its_route():
@@ -239,3 +241,15 @@ def test_enterprise_hairpin_at_the_edge_passes():
     evidence = judge_reach(pings(pairs), pairs)
     assert evidence.startswith("52 pairs: each echo and reply seen")
     assert "(xiaoming is behind edge's NAT)" in evidence
+
+
+def test_a_client_without_lease_is_named_not_pinged():
+    pairs = planned(campus.build(), {("b1", "b1-eth0"): IPv4Interface("10.20.20.100/24")},
+                    pairs=[("a1", "a2"), ("a2", "a1")])
+    assert [(p.src, p.dst, p.there_stops) for p in pairs] == [
+        ("?", "?", "a2 has no address (no lease)"),
+        ("?", "10.20.10.10", "a2 has no address on a2-eth0 to send from")]
+    text = failure({}, pairs)
+    assert text.startswith("2 of 2 pairs did not reach: echo a1 > a2 not sent: a2 has no "
+                           "address (no lease)")
+    assert "  echo a2 > a1 not sent: a2 has no address on a2-eth0 to send from" in text

@@ -113,7 +113,8 @@ def test_chain_path_there_and_back_hop_by_hop():
     assert [h.node for h in trip.back.hops] == ["pc3", "r2", "r1", "pc1"]
     assert {(str(h.source), str(h.destination)) for h in trip.back.hops} == {
         ("10.9.1.13", "10.9.0.11")}
-    assert trip.back.hops[1].route.origin == STATIC and trip.back.hops[1].route.network.prefixlen == 0
+    r2 = trip.back.hops[1].route
+    assert r2.origin == STATIC and r2.network.prefixlen == 0
 
 
 def test_same_subnet_is_one_wire():

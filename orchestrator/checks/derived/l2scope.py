@@ -82,7 +82,8 @@ def plan_senders(net: Network, hosts: Sequence[str],
             address = net.address(host, iface.name)
             target = unused_address(net, host, iface.name)
             if address is None or target is None:
-                skipped.append(f"{iface.name} ({'no address' if address is None else 'no free address'})")
+                why = "no address" if address is None else "no free address"
+                skipped.append(f"{iface.name} ({why})")
                 continue
             domain = net.domain_of(host, iface.name)
             members = tuple(point_label(i.node, i.name) for i in domain.interfaces

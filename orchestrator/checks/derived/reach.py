@@ -43,7 +43,6 @@ from typing import Mapping, Sequence
 from ...capture import point_label
 from ...model import Topology
 from ...packets import ExpectationFailed, Packet, Packets
-from ...packets.describe import summary
 from ...packets.failure import listing
 from ...paths import Key, Leg, Network, Path
 from ..base import Check, CheckContext
@@ -151,7 +150,12 @@ def plan_pairs(net: Network, pairs: Sequence[tuple[str, str]],
                                     pattern=pattern, source_point=a_point))
             continue
         there_src = net.source_address(a, target) or first_address(net, a)
-        behind = net.nat_between(b, there_src) if there_src is not None else []
+        if there_src is None:
+            planned.append(Expected(a, b, "?", str(target), (), (),
+                                    net.path(a, target).failure, pattern=pattern,
+                                    source_point=a_point))
+            continue
+        behind = net.nat_between(b, there_src)
         if behind:
             planned.append(Expected(a, b, str(there_src), str(target), (), (),
                                     one_way=f"{b} is behind {behind[0].node}'s NAT",
@@ -311,7 +315,9 @@ def _follow(index: _Index, wires: Mapping[str, Packets], what: str, kind: int,
 def judge_pair(index: _Index, wires: Mapping[str, Packets], pair: Expected, t0: float) -> int:
     """One pair: the request along its wires, then its reply back.  Returns
     the routers crossed there and back; raises PairFailed."""
-    what = f"echo {pair.src} > {pair.dst}"
+    known = "?" not in (pair.src, pair.dst)
+    what = f"echo {pair.src} > {pair.dst}" if known else \
+        f"echo {pair.source} > {pair.destination}"
     pattern = bytes.fromhex(pair.pattern)
     first = pair.there[0] if pair.there else None
     sent_at = first.out if first else pair.source_point
