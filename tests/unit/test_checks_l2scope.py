@@ -132,21 +132,3 @@ def test_a_broadcast_never_sent_is_named():
     assert "srv's broadcast who-has 10.20.0.254 tell 10.20.0.10 from srv-eth0: not seen " \
            "leaving srv-eth0" in text
 
-
-def test_lease_facts_read_the_typed_record_and_the_dict_record():
-    from dataclasses import dataclass
-
-    from orchestrator.checks.derived.facts import lease_address, lease_router
-
-    @dataclass
-    class Lease:
-        address: IPv4Interface
-        routers: tuple
-
-    typed = Lease(IPv4Interface("10.20.10.100/24"), (IPv4Address("10.20.10.1"),))
-    record = {"address": "10.20.10.100", "mask": "255.255.255.0",
-              "routers": "10.20.10.1 10.20.10.2"}
-    for lease in (typed, record):
-        assert lease_address(lease) == IPv4Interface("10.20.10.100/24")
-        assert lease_router(lease) == IPv4Address("10.20.10.1")
-    assert lease_router({"address": "10.0.0.2", "mask": "255.0.0.0"}) is None

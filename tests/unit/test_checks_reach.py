@@ -253,3 +253,23 @@ def test_a_client_without_lease_is_named_not_pinged():
     assert text.startswith("2 of 2 pairs did not reach: echo a1 > a2 not sent: a2 has no "
                            "address (no lease)")
     assert "  echo a2 > a1 not sent: a2 has no address on a2-eth0 to send from" in text
+
+
+def test_the_lab_network_takes_leased_addresses_and_routers():
+    from ipaddress import IPv4Address
+
+    from orchestrator.checks.derived.facts import network
+    from orchestrator.model import TopologyOptions
+    from services.lease import Lease
+
+    class Leased:
+        topo = enterprise.build(TopologyOptions(vlans=False))
+
+        def leases(self):
+            return {("xiaomei", "xiaomei-eth0"): Lease(
+                "dhclient", "bound", "xiaomei-eth0", IPv4Interface("10.1.2.163/24"),
+                (IPv4Address("10.1.2.1"),), (), 3600, IPv4Address("10.10.10.10"), 0.0)}
+
+    net = network(Leased())
+    assert net.address("xiaomei", "xiaomei-eth0") == IPv4Interface("10.1.2.163/24")
+    assert str(net.tables["xiaomei"].routes[-1]) == "default via 10.1.2.1 dev xiaomei-eth0 (lease)"
