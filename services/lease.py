@@ -84,12 +84,6 @@ class Lease:
         except LeaseError as exc:
             raise LeaseError(f"{path}: {exc}") from None
 
-    def describe(self) -> str:
-        """One line for people: what the client was given, by whom."""
-        return (f"{self.address} router {self.router or '-'} "
-                f"dns {' '.join(map(str, self.dns)) or '-'} "
-                f"lease {self.lease_time} s from {self.server or '?'}")
-
 
 def _text(raw: dict, key: str) -> str:
     value = raw.get(key)
