@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import argparse
 from dataclasses import replace
 from pathlib import Path
 
 from .. import registry
 from ..lab import Lab, LabSettings
-from ..model import TopologyOptions
 from ..race import (RaceError, RaceReport, plan, run_race, slow_relay, slow_relay_gateway,
                     write_report)
 from ..validation import validate
 from . import output
-from .common import require_root
+from .common import (add_format_argument, add_topology_arguments, require_root,
+                     topology_options)
 
 NAME = "race"
 HELP = "reproduce the DHCP relay race over N trials (or show it fixed with --vlan)"
@@ -36,24 +35,22 @@ DESCRIPTION = ("Without VLANs (the default, --no-vlan) a client's DISCOVER reach
 
 
 def configure(parser):
-    parser.add_argument("topology", metavar="TOPO", nargs="?", default="enterprise",
-                        help="a registered topology or a path to a .py file whose client has "
-                             "two or more DHCP relays in its broadcast domain without VLANs "
-                             "(default enterprise)")
-    parser.add_argument("--trials", type=int, default=20)
-    parser.add_argument("--vlan", action=argparse.BooleanOptionalAction, default=False,
-                        help="--vlan: the fixed network, VLANs on; --no-vlan (the default): "
-                             "flat access switches, the race")
+    add_topology_arguments(
+        parser, vlan_default=False, topology_default="enterprise",
+        topology_help="a registered topology or a path to a .py file whose client has two or "
+                      "more DHCP relays in its broadcast domain without VLANs (default "
+                      "enterprise)")
+    parser.add_argument("--trials", type=int, default=20, metavar="N",
+                        help="how many times the client starts over (default 20)")
     parser.add_argument("--client", metavar="NODE",
                         help="the racing DHCP client (default: the first DHCP client whose "
                              "broadcast domain holds two relays without VLANs; xiaoming in "
                              "enterprise)")
-    parser.add_argument("--dhcp-server", choices=("dnsmasq", "isc"))
     parser.add_argument("--slow-relay", metavar="NODE=DELAY",
                         help="delay one racing relay (e.g. gw1=5ms); needs netem in the kernel")
     parser.add_argument("--out", type=Path, metavar="DIR",
                         help="where race.json and pcaps/trial-NN/ go (default: the run directory)")
-    parser.add_argument("--format", choices=("table", "json"), default="table")
+    add_format_argument(parser, "the trials and the verdict")
 
 
 def prepare(args) -> tuple:
@@ -61,7 +58,7 @@ def prepare(args) -> tuple:
     2) before anything is built."""
     if args.trials < 1:
         raise RaceError("--trials must be at least 1")
-    options = TopologyOptions(vlans=args.vlan, dhcp_server=args.dhcp_server)
+    options = topology_options(args)
     topo = registry.load(args.topology, options)
     validate(topo)
     flat = registry.load(args.topology, replace(options, vlans=False)) if args.vlan else topo

@@ -16,7 +16,8 @@ pytestmark = pytest.mark.root
 def test_flat_network_reproduces_the_race(backend, tmp_path, untouched_machine):
     # 30 trials: with the split seen here (about 1 in 4 for the slower relay)
     # the chance that one relay wins them all is well under 1 in 1000.
-    result = flowlab("race", "--trials", "30", "--dhcp-server", backend, "--out", str(tmp_path))
+    result = flowlab("race", "--trials", "30", "--no-vlan", "--dhcp-server", backend,
+                     "--out", str(tmp_path))
     report = json.loads((tmp_path / "race.json").read_text())
     assert result.returncode == 0, result.stdout + result.stderr
     assert report["passed"] and set(report["distribution"]) == {"10.1.1.0/24", "10.1.2.0/24"}
@@ -24,7 +25,9 @@ def test_flat_network_reproduces_the_race(backend, tmp_path, untouched_machine):
         assert len(trial["offers"]) == 2, trial
         assert {o["giaddr"] for o in trial["offers"]} == {"10.1.1.1", "10.1.2.1"}
         assert trial["decided_by"] and trial["final_address"]
-    assert (tmp_path / "pcaps" / "trial-01" / "xiaoming-eth0.pcap").stat().st_size > 24
+    assert report["client"] == "xiaoming"         # derived: the first client with two relays
+    for point in ("xiaoming-eth0", "gw1-eth0", "gw2-eth1", "srv-eth0", "merged"):
+        assert (tmp_path / "pcaps" / "trial-01" / f"{point}.pcap").stat().st_size > 24, point
     assert "where the client ended" in result.stdout
 
 
