@@ -132,3 +132,10 @@ def test_a_broadcast_never_sent_is_named():
     assert "srv's broadcast who-has 10.20.0.254 tell 10.20.0.10 from srv-eth0: not seen " \
            "leaving srv-eth0" in text
 
+
+
+def test_a_network_all_pool_asks_for_a_pool_address_nobody_leased():
+    from topologies import home
+    net = Network(home.build(), {("pc", "pc-eth0"): IPv4Interface("192.168.1.254/25")})
+    # 192.168.1.128/25: .129 the gateway, .130-.254 the pool, .254 leased.
+    assert unused_address(net, "pc", "pc-eth0") == IPv4Address("192.168.1.253")

@@ -53,23 +53,20 @@ class Sender:
 
 def unused_address(net: Network, node: str, iface: str) -> IPv4Address | None:
     """The highest address of the interface's network that no interface
-    has, outside the DHCP pool: nobody answers for it."""
+    has and that is not its gateway, outside the DHCP pool if the network
+    has room (else a pool address nobody leased): nobody answers for it."""
     address = net.address(node, iface)
     if address is None:
         return None
-    taken = {a.ip for a in net.plan.values()}
     iface_obj = next(i for i in net.topo.interfaces(node) if i.name == iface)
     subnet = declared_subnet(net.topo, iface_obj)
+    taken = {a.ip for a in net.plan.values()}
+    if subnet is not None and subnet.gateway is not None:
+        taken.add(subnet.gateway)
+    free = [c for c in reversed(list(address.network.hosts())) if c not in taken]
     pool = subnet.pool if subnet is not None else None
-    network = address.network
-    candidates = list(network.hosts())
-    for candidate in reversed(candidates):
-        if candidate in taken or candidate == (subnet.gateway if subnet else None):
-            continue
-        if pool is not None and pool[0] <= candidate <= pool[1]:
-            continue
-        return candidate
-    return None
+    outside = [c for c in free if pool is None or not pool[0] <= c <= pool[1]]
+    return (outside or free or [None])[0]
 
 
 def plan_senders(net: Network, hosts: Sequence[str],
