@@ -125,7 +125,7 @@ class Lab:
             self.net.build()
             self.state.nodes = {n.name: n.pid for n in self.net.hosts + self.net.switches}
             self.run.save(self.state)
-            netbuild.disable_ipv6_on_switch_ports(self.topo)
+            netbuild.silence_switch_ports(self.topo)
             progress("starting switches")
             self.net.start()
             progress("configuring hosts and routers")

@@ -205,14 +205,31 @@ def node_script(topo: Topology, host: Host, datapath: str, etc_dir: Path, dhcp: 
     return "\n".join(lines) + "\n"
 
 
-def disable_ipv6_on_switch_ports(topo: Topology) -> None:
-    """Switch ports live in the machine's namespace: without IPv6 the machine
-    never speaks (router solicitations, MLD) on an emulated link."""
+# Per switch port: (sysctl, value, what it prevents).
+SILENT_PORT = (
+    ("ipv6/conf/{port}/disable_ipv6", "1",
+     "the machine speaking IPv6 (router solicitations, MLD) on an emulated link"),
+    # arp_ignore 8: answer no ARP request on this interface.  Otherwise the
+    # machine's kernel answers "who has" for its own addresses on every
+    # switch port (arp_ignore 0 answers for any local address on any
+    # interface): a lab whose subnet holds the machine's address (measured:
+    # 192.0.2.2 here) sent its frames to the switch port instead of the
+    # emulated router.
+    ("ipv4/conf/{port}/arp_ignore", "8",
+     "the machine answering ARP for its own addresses on an emulated link"),
+)
+
+
+def silence_switch_ports(topo: Topology) -> None:
+    """Switch ports live in the machine's namespace: the machine must never
+    speak or answer on an emulated link."""
     for port in root_side_ports(topo):
-        try:
-            Path(f"/proc/sys/net/ipv6/conf/{port}/disable_ipv6").write_text("1")
-        except OSError as exc:
-            raise LabError(f"switch port {port}: cannot disable IPv6: {exc.strerror}") from None
+        for key, value, prevents in SILENT_PORT:
+            try:
+                Path(f"/proc/sys/net/{key.format(port=port)}").write_text(value)
+            except OSError as exc:
+                raise LabError(f"switch port {port}: cannot prevent {prevents}: "
+                               f"{exc.strerror}") from None
 
 
 # -- applying it -------------------------------------------------------------------

@@ -15,6 +15,7 @@
                           |
                    dhcp1 192.0.2.10 (DHCP for both subnets)
 
+Each router reaches the other VLAN through the other router, across srvnet.
 The cast and addresses differ from ``enterprise`` on purpose: nothing of
 the race may know them by name.  With VLANs each PC's broadcast domain holds
 its own router only; with ``--no-vlan`` the switch is flat, both routers
@@ -46,14 +47,16 @@ def build(options: TopologyOptions = TopologyOptions()) -> Topology:
     topo.link(dhcp1, srvnet, ip=f"{SERVER}/24")
     dhcp1.route("172.16.1.0/24", via="192.0.2.1").route("172.16.2.0/24", via="192.0.2.2")
 
-    for name, vlan, inside, outside in (("r1", ten, "172.16.1.1/24", "192.0.2.1/24"),
-                                        ("r2", twenty, "172.16.2.1/24", "192.0.2.2/24")):
+    for name, vlan, inside, outside, other_net, other_router in (
+            ("r1", ten, "172.16.1.1/24", "192.0.2.1/24", "172.16.2.0/24", "192.0.2.2"),
+            ("r2", twenty, "172.16.2.1/24", "192.0.2.2/24", "172.16.1.0/24", "192.0.2.1")):
         router = topo.router(name, description=f"router of VLAN {vlan.id}, DHCP relay",
                              services=[service("dhcp-relay", server=SERVER,
                                                downstream=[f"{name}-eth0"],
                                                upstream=f"{name}-eth1")])
         topo.link(router, lan, vlan=vlan, ip=inside)
         topo.link(router, srvnet, ip=outside)
+        router.route(other_net, via=other_router)      # the other VLAN, across srvnet
 
     for name, vlan, relay, mac, reserve in (
             ("pc1", ten, "r1", "02:00:ac:10:01:0a", "172.16.1.10"),
