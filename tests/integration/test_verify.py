@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from orchestrator import registry
 from orchestrator.checks import all_checks
 from orchestrator.packets.crosscheck import crosscheck
 
@@ -39,8 +40,10 @@ def enterprise_run(tmp_path_factory, untouched_machine_module):
 
 def test_every_enterprise_check_passes(enterprise_run):
     out, report = enterprise_run
-    expected = {c.name for c in all_checks() if "enterprise" in c.topologies
-                and c.vlans in (None, True)}
+    topo = registry.load("enterprise")
+    expected = {c.name for c in all_checks() if c.applies_to(topo)}
+    assert {"dhcp", "reach", "l2-scope", "nat", "dns", "http"} < expected   # derived, and
+    assert {"dora-relay", "web-11", "tcp-faults"} < expected                # the textbook's
     assert {c["name"] for c in report["checks"]} == expected
     for check in report["checks"]:
         assert check["evidence"], check["name"]
