@@ -27,8 +27,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from orchestrator.checks.base import CheckContext  # noqa: E402
 from orchestrator.checks.derived.facts import end_host_names, macs, network  # noqa: E402
 from orchestrator.checks.derived.l2scope import L2Scope  # noqa: E402
-from orchestrator.checks.derived.reach import (capture_points, judge_reach, ping_all,  # noqa: E402
-                                               plan_pairs, select_pairs)
+from orchestrator.checks.derived.reach import (BPF, capture_points, judge_reach,  # noqa: E402
+                                               ping_all, plan_pairs, select_pairs)
 from orchestrator.checks.runner import run_check  # noqa: E402
 from orchestrator.lab import Lab, LabSettings  # noqa: E402
 from orchestrator.model import Topology  # noqa: E402
@@ -69,7 +69,7 @@ def measure(hosts: int, base: Path) -> dict:
         points = capture_points(planned, net)
         t.append(time.perf_counter())
         marks = {}
-        with ctx.capture(points, "icmp") as captured:
+        with ctx.capture(points, BPF) as captured:
             marks["started"] = time.perf_counter()
             ping_all(ctx, planned)
             marks["pinged"] = time.perf_counter()

@@ -185,9 +185,10 @@ class Hop:
 @dataclass(frozen=True)
 class Leg:
     """One frame on one wire: from the interface a node sends on to the
-    interface that owns the next hop.  ``routers``: how many routers have
-    forwarded the packet before it is on this wire (its TTL is the
-    original's minus that)."""
+    interface that owns the next hop (``next_hop``, the address the sender
+    resolves by ARP).  ``routers``: how many routers have forwarded the
+    packet before it is on this wire (its TTL is the original's minus
+    that)."""
 
     sender: str
     out: str
@@ -197,6 +198,7 @@ class Leg:
     destination: IPv4Address
     routers: int
     route: Route | None
+    next_hop: IPv4Address | None = None
 
 
 @dataclass(frozen=True)
@@ -223,7 +225,7 @@ class Path:
             if here is not self.hops[0] and here.left_on is not None:
                 routers += 1
             legs.append(Leg(here.node, here.left_on, there.node, there.arrived_on,
-                            here.source, here.destination, routers, here.route))
+                            here.source, here.destination, routers, here.route, here.next_hop))
         return legs
 
     @property

@@ -164,7 +164,8 @@ def test_a_mac_not_rewritten_is_named():
     index = chain_pair(pairs)
     wrong = stable_mac("pc1-eth0")
     text = failure(pings(pairs, change=(index, "r1-eth1", {"src_mac": wrong})), pairs)
-    assert f"left r1 on r1-eth1 but from {wrong}, not r1's {stable_mac('r1-eth1')}" in text
+    assert f"left r1 on r1-eth1 but from {wrong} (pc1-eth0), not r1-eth1's " \
+           f"{stable_mac('r1-eth1')}" in text
 
 
 def test_a_lost_reply_is_named():
@@ -273,3 +274,28 @@ def test_the_lab_network_takes_leased_addresses_and_routers():
     net = network(Leased())
     assert net.address("xiaomei", "xiaomei-eth0") == IPv4Interface("10.1.2.163/24")
     assert str(net.tables["xiaomei"].routes[-1]) == "default via 10.1.2.1 dev xiaomei-eth0 (lease)"
+
+
+def who_has(sender_iface: str, sender_ip: str, target: str, time: float):
+    from scapy.layers.l2 import ARP
+    mac = stable_mac(sender_iface)
+    frame = Ether(src=mac, dst="ff:ff:ff:ff:ff:ff") / ARP(op=1, hwsrc=mac, psrc=sender_ip,
+                                                         pdst=target)
+    frame.time = time
+    return frame
+
+
+def test_unanswered_arp_for_the_next_hop_is_named():
+    pairs = planned(chain.build())
+    same = chain_pair(pairs, "pc1", "pc2")
+    routed = chain_pair(pairs, "pc1", "pc3")
+    wires = pings([p for i, p in enumerate(pairs) if i != same], stop=(routed - 1, "r1-eth1"),
+                  errors=[("pc1-eth0", who_has("pc1-eth0", "10.9.0.11", "10.9.0.12", T0 + t))
+                          for t in (1, 2)]
+                  + [("r1-eth1", who_has("r1-eth1", "10.9.255.1", "10.9.255.2", T0 + 3))])
+    text = failure(wires, pairs)
+    assert "  echo 10.9.0.11 > 10.9.0.12: pc1 sent no echo request for it on pc1-eth0: its 2 " \
+           "ARP requests for 10.9.0.12 went unanswered\n" in text
+    assert "  echo 10.9.0.11 > 10.9.1.13 left pc1 on pc1-eth0, reached r1 on r1-eth0, not " \
+           "forwarded: r1 did not send it on r1-eth1 (route 10.9.1.0/24 via 10.9.255.2 dev " \
+           "r1-eth1 (static)): its 1 ARP request for 10.9.255.2 went unanswered\n" in text

@@ -52,6 +52,7 @@ SAMPLE_ABOVE = 12
 PING_WAIT = 2                 # seconds ping waits for its reply
 ECHO_REQUEST, ECHO_REPLY = 8, 0
 SHOWN_FAILURES = 3            # pairs whose packets a failure lists in full
+BPF = "icmp or arp"           # ARP: to say why a node did not send
 
 
 # -- the plan: which pairs, and the wires each must cross ---------------------------
@@ -81,7 +82,8 @@ class Wire:
     """One wire of a predicted path as the captures see it: the packet
     leaves ``sender`` at capture point ``out`` from ``src_mac`` to
     ``dst_mac`` and arrives at ``receiver``'s point ``into``, with IP
-    addresses ``src`` > ``dst`` and ``routers`` routers behind it."""
+    addresses ``src`` > ``dst`` and ``routers`` routers behind it;
+    ``next_hop``: the address the sender asks ARP for."""
 
     sender: str
     out: str
@@ -93,6 +95,7 @@ class Wire:
     dst: str
     routers: int
     route: str
+    next_hop: str = ""
 
 
 @dataclass(frozen=True)
@@ -125,7 +128,8 @@ def wires_of(path: Path | None, mac: Mapping[Key, str]) -> tuple[Wire, ...]:
 def _wire(leg: Leg, mac: Mapping[Key, str]) -> Wire:
     return Wire(leg.sender, point_label(leg.sender, leg.out), mac[(leg.sender, leg.out)],
                 leg.receiver, point_label(leg.receiver, leg.into), mac[(leg.receiver, leg.into)],
-                str(leg.source), str(leg.destination), leg.routers, str(leg.route))
+                str(leg.source), str(leg.destination), leg.routers, str(leg.route),
+                str(leg.next_hop or leg.destination))
 
 
 def first_address(net: Network, node: str) -> IPv4Address | None:
@@ -192,11 +196,40 @@ def _iface(node: str, point: str) -> str:
 
 class _Index:
     """ICMP echo packets per capture point, by payload: each pair's packets
-    are found without scanning every point's capture once per pair."""
+    are found without scanning every point's capture once per pair.  And
+    what a failure needs to say more: who owns a MAC, and whether a node's
+    ARP requests for a next hop were answered."""
 
-    def __init__(self, wires: Mapping[str, Packets]):
+    def __init__(self, wires: Mapping[str, Packets], pairs: Sequence["Expected"] = ()):
         self.wires = wires
         self._by_point: dict[str, dict[bytes, list[Packet]]] = {}
+        self.owners = {mac: point for pair in pairs for w in pair.there + pair.back
+                       for mac, point in ((w.src_mac, w.out), (w.dst_mac, w.into))}
+
+    def mac(self, mac: str) -> str:
+        """``02:..:ff (core-eth1)`` when the MAC is one of a wire's ends."""
+        owner = self.owners.get(mac)
+        return f"{mac} ({owner})" if owner else mac
+
+    def unanswered(self, point: str, wire: "Wire") -> str:
+        """", its ARP requests for 10.9.1.13 went unanswered" when the
+        captures at ``point`` show the sender asking for the next hop and
+        no reply."""
+        asked = answered = 0
+        for packet in self.wires.get(point, ()):
+            arp = packet.arp
+            if arp is None:
+                continue
+            if arp.op == "request" and arp.sender_mac == wire.src_mac \
+                    and arp.target_ip == wire.next_hop:
+                asked += 1
+            elif arp.op == "reply" and arp.sender_ip == wire.next_hop \
+                    and arp.target_mac == wire.src_mac:
+                answered += 1
+        if asked and not answered:
+            return (f": its {asked} ARP request{'s' if asked != 1 else ''} for {wire.next_hop} "
+                    f"went unanswered")
+        return ""
 
     def at(self, point: str) -> dict[bytes, list[Packet]]:
         found = self._by_point.get(point)
@@ -227,12 +260,14 @@ def _on_wire(candidates: list[Packet], kind: int, wire: Wire) -> list[Packet]:
             and p.ip.dst == wire.dst]
 
 
-def _frame_problems(packet: Packet, wire: Wire, ttl: int) -> list[str]:
+def _frame_problems(packet: Packet, wire: Wire, ttl: int, index: "_Index | None" = None
+                    ) -> list[str]:
+    name = index.mac if index is not None else str
     problems = []
     if packet.eth.src != wire.src_mac:
-        problems.append(f"from {packet.eth.src}, not {wire.sender}'s {wire.src_mac}")
+        problems.append(f"from {name(packet.eth.src)}, not {wire.out}'s {wire.src_mac}")
     if packet.eth.dst != wire.dst_mac:
-        problems.append(f"to {packet.eth.dst}, not {wire.receiver}'s {wire.dst_mac}")
+        problems.append(f"to {name(packet.eth.dst)}, not {wire.into}'s {wire.dst_mac}")
     if packet.ip.ttl != ttl:
         problems.append(f"TTL {packet.ip.ttl}, not {ttl} ({wire.routers} router"
                         f"{'s' if wire.routers != 1 else ''} behind)")
@@ -280,9 +315,10 @@ def _follow(index: _Index, wires: Mapping[str, Packets], what: str, kind: int,
             if not seen:
                 so_far = ", ".join(progress) or "was not seen"
                 if verb == "left" and number == 0:
-                    why = f"{node} did not send it on {point}"
+                    why = f"{node} did not send it on {point}{index.unanswered(point, wire)}"
                 elif verb == "left":
-                    why = f"not forwarded: {node} did not send it on {point} (route {wire.route})"
+                    why = (f"not forwarded: {node} did not send it on {point} (route "
+                           f"{wire.route}){index.unanswered(point, wire)}")
                 else:
                     why = (f"lost between {wire.out} and {wire.into}: it left {wire.sender} but "
                            f"{wire.receiver} did not receive it")
@@ -296,7 +332,7 @@ def _follow(index: _Index, wires: Mapping[str, Packets], what: str, kind: int,
             packet = next((p for p in seen if not _frame_problems(p, wire, ttl)), seen[0])
             if ttl0 is None:
                 ttl0 = packet.ip.ttl
-            problems = _frame_problems(packet, wire, ttl0 - wire.routers)
+            problems = _frame_problems(packet, wire, ttl0 - wire.routers, index)
             if problems:
                 where = ", ".join(progress + [f"{verb} {node} on {point}"])
                 raise PairFailed(f"{what} {where} but {'; '.join(problems)}",
@@ -327,7 +363,8 @@ def judge_pair(index: _Index, wires: Mapping[str, Packets], pair: Expected, t0: 
         if pair.there_stops is not None and not pair.there:
             raise PairFailed(f"{what} not sent: {pair.there_stops}")
         mine = [p for p in index.echoes(sent_at, ECHO_REQUEST) if p.ip.src == pair.src]
-        raise PairFailed(f"{what}: {pair.source} sent no echo request for it on {sent_at}",
+        why = index.unanswered(sent_at, first) if first else ""
+        raise PairFailed(f"{what}: {pair.source} sent no echo request for it on {sent_at}{why}",
                          listing(f"echo requests from {pair.src} at {sent_at}:", mine, t0)
                          if mine else "")
     payload = bytes(sent[0].icmp.payload)
@@ -343,7 +380,7 @@ def judge_reach(wires: Mapping[str, Packets], pairs: Sequence[Expected], rule: s
     """``wires``: capture point -> packets, for every point of every
     expected pair's paths, during the pings of ``pairs``.  Every pair not
     ``one_way`` must go and come back hop by hop as predicted."""
-    index = _Index(wires)
+    index = _Index(wires, pairs)
     t0 = min((w.start for w in wires.values() if len(w)), default=0.0)
     tested = [p for p in pairs if not p.one_way]
     failures: list[PairFailed] = []
@@ -411,7 +448,7 @@ class Reach(Check):
         rule = "" if len(hosts) <= SAMPLE_ABOVE else \
             f" (sampled: {len(hosts)} hosts > {SAMPLE_ABOVE}, own domain + one per other domain)"
         points = capture_points(planned, net)
-        with ctx.capture(points, "icmp") as captured:
+        with ctx.capture(points, BPF) as captured:
             ping_all(ctx, planned)
         return judge_reach(captured.by_point, planned, rule)
 
