@@ -8,8 +8,8 @@ from scapy.layers.inet import ICMP, IP
 from scapy.layers.l2 import ARP, Ether
 from scapy.utils import rdpcap
 
-from orchestrator.capture import Capture
 from orchestrator.lab import Lab
+from orchestrator.recording import Recording
 
 
 def ping(lab: Lab, source: str, target: str, count: int = 1) -> bool:
@@ -32,16 +32,14 @@ def icmp_echo_sources(path: Path, destination: str) -> set[str]:
 
 
 def captured_while(lab: Lab, points: list[tuple[str, str]], bpf: str, action) -> dict:
-    """Capture on every (node, interface) while ``action()`` runs; returns
-    {(node, interface): pcap path}."""
+    """Capture on every (node, interface) while ``action()`` runs, through
+    the project's own pipeline (readiness, drain, kernel drops: a capture
+    that lost packets is refused); returns {(node, interface): pcap path}."""
     directory = lab.run.subdir("captures")
-    captures = [Capture(lab, node, iface, bpf, directory / f"{node}-{iface}.pcap").start()
-                for node, iface in points]
-    try:
+    with Recording(lab, points, bpf, directory) as captured:
         action()
-    finally:
-        paths = {(c.node, c.interface): c.stop() for c in captures}
-    return paths
+    assert not captured.dropped, f"the kernel dropped packets at {captured.incomplete()}"
+    return {(node, iface): directory / f"{node}-{iface}.pcap" for node, iface in points}
 
 
 def broadcast_from_xiaoming(lab):
