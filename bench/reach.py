@@ -28,7 +28,8 @@ from orchestrator.checks.base import CheckContext  # noqa: E402
 from orchestrator.checks.derived.facts import end_host_names, macs, network  # noqa: E402
 from orchestrator.checks.derived.l2scope import L2Scope  # noqa: E402
 from orchestrator.checks.derived.reach import (BPF, capture_points, judge_reach,  # noqa: E402
-                                               ping_all, plan_pairs, select_pairs)
+                                               ping_all, plan_pairs, points_by_node,
+                                               select_pairs)
 from orchestrator.checks.runner import run_check  # noqa: E402
 from orchestrator.lab import Lab, LabSettings  # noqa: E402
 from orchestrator.model import Topology  # noqa: E402
@@ -74,7 +75,7 @@ def measure(hosts: int, base: Path) -> dict:
             ping_all(ctx, planned)
             marks["pinged"] = time.perf_counter()
         t.append(time.perf_counter())
-        evidence = judge_reach(captured.by_point, planned)
+        evidence = judge_reach(captured.by_point, planned, "", points_by_node(points))
         t.append(time.perf_counter())
         scope = run_check(lab, L2Scope(), base / f"pcaps-{hosts}")
         if not scope.passed:

@@ -299,3 +299,32 @@ def test_unanswered_arp_for_the_next_hop_is_named():
     assert "  echo 10.9.0.11 > 10.9.1.13 left pc1 on pc1-eth0, reached r1 on r1-eth0, not " \
            "forwarded: r1 did not send it on r1-eth1 (route 10.9.1.0/24 via 10.9.255.2 dev " \
            "r1-eth1 (static)): its 1 ARP request for 10.9.255.2 went unanswered\n" in text
+
+
+def test_a_packet_the_model_says_stops_but_leaves_another_way_is_shown():
+    """The model lacks r1's route, the running r1 has one (added by hand):
+    the failure says both."""
+    pairs = planned(chain.build(missing_route=True))
+    index = chain_pair(pairs)
+    payload = b"\x00" * 16 + bytes.fromhex(pairs[index].pattern) * 10
+    leaked = (Ether(src=stable_mac("r1-eth1"), dst=stable_mac("r2-eth0"))
+              / IP(src="10.9.0.11", dst="10.9.1.13", ttl=63) / ICMP(type=8, id=0x4242, seq=1)
+              / Raw(payload))
+    leaked.time = T0 + 1
+    with pytest.raises(ExpectationFailed) as raised:
+        judge_reach(pings(pairs, errors=[("r1-eth1", leaked)]), pairs, "",
+                    {"r1": ["r1-eth0", "r1-eth1"]})
+    assert str(raised.value).startswith(
+        "8 of 12 pairs did not reach: echo 10.9.0.11 > 10.9.1.13 left pc1 on pc1-eth0, reached "
+        f"r1 on r1-eth0, not forwarded: r1 has no route to 10.9.1.0/24; it left on r1-eth1 "
+        f"instead, to {stable_mac('r2-eth0')} (r2-eth0) TTL 63")
+
+
+def test_capture_points_add_every_interface_of_routers_on_paths():
+    from orchestrator.checks.derived.reach import capture_points, points_by_node
+    topo = chain.build()
+    pairs = planned(topo, pairs=[("pc1", "pc2")])
+    assert capture_points(pairs, Network(topo)) == [("pc1", "pc1-eth0"), ("pc2", "pc2-eth0")]
+    pairs = planned(topo, pairs=[("pc1", "pc3")])
+    points = capture_points(pairs, Network(topo))
+    assert set(points_by_node(points)["r1"]) == {"r1-eth0", "r1-eth1"}

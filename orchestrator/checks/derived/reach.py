@@ -175,9 +175,12 @@ def plan_pairs(net: Network, pairs: Sequence[tuple[str, str]],
 
 
 def capture_points(planned: Sequence[Expected], net: Network) -> list[Key]:
-    """Both ends of every wire of every expected pair, and every source's
-    own interface (where a stuck packet is still seen leaving, or not)."""
+    """Both ends of every wire of every expected pair, every source's own
+    interface (where a stuck packet is still seen leaving, or not), and
+    every interface of every router on a path (where a packet that left by
+    another way than the predicted one is seen)."""
     keys: dict[Key, None] = {}
+    routers: dict[str, None] = {}
     for pair in planned:
         if pair.one_way:
             continue
@@ -185,7 +188,20 @@ def capture_points(planned: Sequence[Expected], net: Network) -> list[Key]:
         for wire in pair.there + pair.back:
             keys[(wire.sender, _iface(wire.sender, wire.out))] = None
             keys[(wire.receiver, _iface(wire.receiver, wire.into))] = None
+            routers.update((n, None) for n in (wire.sender, wire.receiver)
+                           if getattr(net.topo.find(n), "forwarding", False))
+    for router in routers:
+        for iface in net.topo.interfaces(router):
+            keys[(router, iface.name)] = None
     return list(keys)
+
+
+def points_by_node(points: Sequence[Key]) -> dict[str, list[str]]:
+    """node -> the labels of its capture points."""
+    found: dict[str, list[str]] = {}
+    for node, iface in points:
+        found.setdefault(node, []).append(point_label(node, iface))
+    return found
 
 
 def _iface(node: str, point: str) -> str:
@@ -200,8 +216,10 @@ class _Index:
     what a failure needs to say more: who owns a MAC, and whether a node's
     ARP requests for a next hop were answered."""
 
-    def __init__(self, wires: Mapping[str, Packets], pairs: Sequence["Expected"] = ()):
+    def __init__(self, wires: Mapping[str, Packets], pairs: Sequence["Expected"] = (),
+                 nodes: Mapping[str, Sequence[str]] | None = None):
         self.wires = wires
+        self.nodes = nodes or {}
         self._by_point: dict[str, dict[bytes, list[Packet]]] = {}
         self.owners = {mac: point for pair in pairs for w in pair.there + pair.back
                        for mac, point in ((w.src_mac, w.out), (w.dst_mac, w.into))}
@@ -229,6 +247,19 @@ class _Index:
         if asked and not answered:
             return (f": its {asked} ARP request{'s' if asked != 1 else ''} for {wire.next_hop} "
                     f"went unanswered")
+        return ""
+
+    def elsewhere(self, node: str, skip: Sequence[str], kind: int, payload: bytes) -> str:
+        """"; it left on r1-eth2 instead": where else ``node`` sent the
+        packet (its other capture points), when the prediction said
+        otherwise."""
+        for point in self.nodes.get(node, ()):
+            if point in skip:
+                continue
+            for packet in self.at(point).get(payload, []):
+                if packet.icmp.type == kind and self.owners.get(packet.eth.dst) != point:
+                    return (f"; it left on {point} instead, to {self.mac(packet.eth.dst)} "
+                            f"TTL {packet.ip.ttl}")
         return ""
 
     def at(self, point: str) -> dict[bytes, list[Packet]]:
@@ -318,7 +349,8 @@ def _follow(index: _Index, wires: Mapping[str, Packets], what: str, kind: int,
                     why = f"{node} did not send it on {point}{index.unanswered(point, wire)}"
                 elif verb == "left":
                     why = (f"not forwarded: {node} did not send it on {point} (route "
-                           f"{wire.route}){index.unanswered(point, wire)}")
+                           f"{wire.route}){index.unanswered(point, wire)}"
+                           f"{index.elsewhere(node, (point, last), kind, payload)}")
                 else:
                     why = (f"lost between {wire.out} and {wire.into}: it left {wire.sender} but "
                            f"{wire.receiver} did not receive it")
@@ -343,8 +375,10 @@ def _follow(index: _Index, wires: Mapping[str, Packets], what: str, kind: int,
                 progress.append(f"reached {node} on {point}")
             last = point
     if stops is not None:
+        stuck = path[-1].receiver if path else ""
         raise PairFailed(f"{what} {', '.join(progress) or 'was not sent'}, not forwarded: "
-                         f"{stops}{_said(wires, last, origin)}")
+                         f"{stops}{_said(wires, last, origin)}"
+                         f"{index.elsewhere(stuck, (last,), kind, payload)}")
     return path[-1].routers if path else 0
 
 
@@ -376,11 +410,14 @@ def judge_pair(index: _Index, wires: Mapping[str, Packets], pair: Expected, t0: 
     return crossed
 
 
-def judge_reach(wires: Mapping[str, Packets], pairs: Sequence[Expected], rule: str = "") -> str:
+def judge_reach(wires: Mapping[str, Packets], pairs: Sequence[Expected], rule: str = "",
+                nodes: Mapping[str, Sequence[str]] | None = None) -> str:
     """``wires``: capture point -> packets, for every point of every
     expected pair's paths, during the pings of ``pairs``.  Every pair not
-    ``one_way`` must go and come back hop by hop as predicted."""
-    index = _Index(wires, pairs)
+    ``one_way`` must go and come back hop by hop as predicted.  ``nodes``
+    (node -> its capture points) lets a failure say where a router sent a
+    packet instead of the predicted way."""
+    index = _Index(wires, pairs, nodes)
     t0 = min((w.start for w in wires.values() if len(w)), default=0.0)
     tested = [p for p in pairs if not p.one_way]
     failures: list[PairFailed] = []
@@ -450,7 +487,7 @@ class Reach(Check):
         points = capture_points(planned, net)
         with ctx.capture(points, BPF) as captured:
             ping_all(ctx, planned)
-        return judge_reach(captured.by_point, planned, rule)
+        return judge_reach(captured.by_point, planned, rule, points_by_node(points))
 
 
 CHECKS = [Reach]
