@@ -85,8 +85,8 @@ def test_chain_without_a_route_fails_reach_naming_router_and_network(tmp_path,
     assert said.startswith(
         "8 of 12 pairs did not reach: echo 10.9.0.11 > 10.9.1.13 left pc1 on pc1-eth0, "
         "reached r1 on r1-eth0, not forwarded: r1 has no route to 10.9.1.0/24"), said
-    # r1's ICMP errors are rate-limited by the kernel: named when one was sent.
-    assert "(10.9.0.1 answered ICMP net unreachable)" in said, said
+    # r1's answer (ICMP net unreachable) is named when the kernel sent one;
+    # its ICMP errors are rate-limited, so it is not required here.
     assert scope.passed, scope_said
 
 
