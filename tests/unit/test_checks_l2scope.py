@@ -77,9 +77,12 @@ def test_campus_plan_asks_for_unused_addresses_of_each_vlan():
     assert senders[2].members == ("core-eth0", "a2-eth0")
 
 
-def test_a_lease_less_client_is_left_out():
+def test_a_lease_less_client_sends_an_arp_probe_from_nothing():
     senders, skipped = senders_of(campus.build())
-    assert skipped == ["b1-eth0 (no address)", "a2-eth0 (no address)"]
+    assert skipped == []
+    probes = {s.node: s for s in senders if s.ip == "0.0.0.0"}
+    assert set(probes) == {"b1", "a2"}
+    assert probes["b1"].target == "10.20.20.254" and probes["b1"].domain == "acc1/vlan20"
 
 
 def test_unused_address_skips_taken_gateway_and_pool():

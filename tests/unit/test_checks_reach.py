@@ -258,22 +258,33 @@ def test_a_client_without_lease_is_named_not_pinged():
 
 def test_the_lab_network_takes_leased_addresses_and_routers():
     from ipaddress import IPv4Address
+    from types import SimpleNamespace
 
-    from orchestrator.checks.derived.facts import network
+    from orchestrator.checks.derived.facts import addressed, network
     from orchestrator.model import TopologyOptions
     from services.lease import Lease
 
     class Leased:
+        """xiaomei holds a lease from the other subnet (the race); xiaoli's
+        client runs but holds none; xiaoming's lease is as reserved."""
         topo = enterprise.build(TopologyOptions(vlans=False))
+        services = SimpleNamespace(all=lambda kind: [
+            SimpleNamespace(node=n, iface=f"{n}-eth0") for n in ("xiaoming", "xiaomei", "xiaoli")])
 
         def leases(self):
             return {("xiaomei", "xiaomei-eth0"): Lease(
                 "dhclient", "bound", "xiaomei-eth0", IPv4Interface("10.1.2.163/24"),
-                (IPv4Address("10.1.2.1"),), (), 3600, IPv4Address("10.10.10.10"), 0.0)}
+                (IPv4Address("10.1.2.1"),), (), 3600, IPv4Address("10.10.10.10"), 0.0),
+                ("xiaoming", "xiaoming-eth0"): Lease(
+                "dhclient", "bound", "xiaoming-eth0", IPv4Interface("10.1.1.2/24"),
+                (IPv4Address("10.1.1.1"),), (), 3600, IPv4Address("10.10.10.10"), 0.0)}
 
     net = network(Leased())
     assert net.address("xiaomei", "xiaomei-eth0") == IPv4Interface("10.1.2.163/24")
     assert str(net.tables["xiaomei"].routes[-1]) == "default via 10.1.2.1 dev xiaomei-eth0 (lease)"
+    assert net.address("xiaoli", "xiaoli-eth0") is None        # not its reservation 10.1.2.2
+    assert addressed(net, ["xiaoming", "xiaomei", "xiaoli", "srv"]) == \
+        (["xiaoming", "xiaomei", "srv"], ["xiaoli"])
 
 
 def who_has(sender_iface: str, sender_ip: str, target: str, time: float):

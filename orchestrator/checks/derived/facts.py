@@ -16,11 +16,24 @@ from .common import end_hosts
 
 def network(lab: Lab) -> Network:
     """The lab's topology as :mod:`orchestrator.paths` predicts it, with
-    the address and the first router of every lease its clients hold."""
+    the address and the first router of every lease its clients hold; a
+    DHCP client holding no lease has no address (not its reservation)."""
     leases = lab.leases()
-    return Network(lab.topo, {key: lease.address for key, lease in leases.items()},
+    clients = [(i.node, i.iface) for i in lab.services.all("dhcp-client")]
+    addresses = {key: None for key in clients} | {key: lease.address
+                                                 for key, lease in leases.items()}
+    return Network(lab.topo, addresses,
                    {key: lease.router for key, lease in leases.items()
                     if lease.router is not None})
+
+
+def addressed(net: Network, hosts: list[str]) -> tuple[list[str], list[str]]:
+    """``hosts`` split into those holding an address now and those holding
+    none (a DHCP client without a lease: the dhcp check's verdict, not a
+    reach or layer-2 one)."""
+    holding = [h for h in hosts if any(net.address(h, i.name) is not None
+                                       for i in net.topo.interfaces(h))]
+    return holding, [h for h in hosts if h not in holding]
 
 
 def macs(lab: Lab, keys: Iterable[Key]) -> dict[Key, str]:

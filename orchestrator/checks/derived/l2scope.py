@@ -31,6 +31,7 @@ from ...segments import broadcast_domains, declared_subnet
 from ..base import Check, CheckContext
 from .facts import end_host_names, macs, network
 
+PROBE_SOURCE = "0.0.0.0"       # an unaddressed sender's ARP probe (arping -D)
 ARPING_WAIT = 1               # seconds arping waits for a reply that will not come
 BPF = "arp or (vlan and arp)"
 
@@ -51,19 +52,31 @@ class Sender:
     members: tuple[str, ...]
 
 
+def sending_network(net: Network, node: str, iface: str):
+    """The network an interface broadcasts on: its address's, or for a DHCP
+    client holding no lease, its port's declared subnet (it can still send
+    an ARP probe, from 0.0.0.0)."""
+    address = net.address(node, iface)
+    if address is not None:
+        return address.network
+    iface_obj = next(i for i in net.topo.interfaces(node) if i.name == iface)
+    subnet = declared_subnet(net.topo, iface_obj) if iface_obj.dhcp else None
+    return subnet.network if subnet is not None else None
+
+
 def unused_address(net: Network, node: str, iface: str) -> IPv4Address | None:
     """The highest address of the interface's network that no interface
     has and that is not its gateway, outside the DHCP pool if the network
     has room (else a pool address nobody leased): nobody answers for it."""
-    address = net.address(node, iface)
-    if address is None:
+    network = sending_network(net, node, iface)
+    if network is None:
         return None
     iface_obj = next(i for i in net.topo.interfaces(node) if i.name == iface)
     subnet = declared_subnet(net.topo, iface_obj)
     taken = {a.ip for a in net.plan.values()}
     if subnet is not None and subnet.gateway is not None:
         taken.add(subnet.gateway)
-    free = [c for c in reversed(list(address.network.hosts())) if c not in taken]
+    free = [c for c in reversed(list(network.hosts())) if c not in taken]
     pool = subnet.pool if subnet is not None else None
     outside = [c for c in free if pool is None or not pool[0] <= c <= pool[1]]
     return (outside or free or [None])[0]
@@ -71,22 +84,26 @@ def unused_address(net: Network, node: str, iface: str) -> IPv4Address | None:
 
 def plan_senders(net: Network, hosts: Sequence[str],
                  mac: Mapping[tuple[str, str], str]) -> tuple[list[Sender], list[str]]:
-    """Every addressed interface of every end host as a sender, and the
-    interfaces left out (no address to send from, or no free address)."""
+    """Every interface of every end host as a sender (one without an address
+    yet, a DHCP client holding no lease, sends an ARP probe from 0.0.0.0:
+    its layer 2 is not the dhcp check's business), and the interfaces left
+    out (no network to send on, or no free address)."""
     senders, skipped = [], []
     for host in hosts:
         for iface in net.topo.interfaces(host):
             address = net.address(host, iface.name)
             target = unused_address(net, host, iface.name)
-            if address is None or target is None:
-                why = "no address" if address is None else "no free address"
+            if target is None:
+                why = "no address" if sending_network(net, host, iface.name) is None \
+                    else "no free address"
                 skipped.append(f"{iface.name} ({why})")
                 continue
             domain = net.domain_of(host, iface.name)
             members = tuple(point_label(i.node, i.name) for i in domain.interfaces
                             if (i.node, i.name) != (host, iface.name))
             senders.append(Sender(host, iface.name, point_label(host, iface.name),
-                                  mac[(host, iface.name)], str(address.ip), str(target),
+                                  mac[(host, iface.name)],
+                                  str(address.ip) if address else PROBE_SOURCE, str(target),
                                   domain.name, members))
     return senders, skipped
 
@@ -156,7 +173,8 @@ def arping_all(ctx: CheckContext, senders: Sequence[Sender]) -> None:
         by_node.setdefault(sender.node, []).append(sender)
     procs = []
     for node, own in by_node.items():
-        script = " ".join(f"arping -q -c1 -w{ARPING_WAIT} -I {s.iface} {s.target} &"
+        script = " ".join(f"arping -q -c1 -w{ARPING_WAIT} "
+                          f"{'-D ' if s.ip == PROBE_SOURCE else ''}-I {s.iface} {s.target} &"
                           for s in own) + " wait"
         procs.append(subprocess.Popen(ctx.lab.exec_argv(node, ["sh", "-c", script]),
                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))

@@ -46,7 +46,7 @@ from ...packets import ExpectationFailed, Packet, Packets
 from ...packets.failure import listing
 from ...paths import Key, Leg, Network, Path
 from ..base import Check, CheckContext
-from .facts import end_host_names, macs, network
+from .facts import addressed, end_host_names, macs, network
 
 SAMPLE_ABOVE = 12
 PING_WAIT = 2                 # seconds ping waits for its reply
@@ -478,7 +478,7 @@ class Reach(Check):
 
     def run(self, ctx: CheckContext) -> str:
         net = network(ctx.lab)
-        hosts = end_host_names(ctx.lab.topo)
+        hosts, bare = addressed(net, end_host_names(ctx.lab.topo))
         pairs = select_pairs(net, hosts)
         keys = {(n, i.name) for n in net.tables for i in net.topo.interfaces(n)}
         planned = plan_pairs(net, pairs, macs(ctx.lab, keys))
@@ -487,7 +487,9 @@ class Reach(Check):
         points = capture_points(planned, net)
         with ctx.capture(points, BPF) as captured:
             ping_all(ctx, planned)
-        return judge_reach(captured.by_point, planned, rule, points_by_node(points))
+        evidence = judge_reach(captured.by_point, planned, rule, points_by_node(points))
+        return evidence + (f"; not taking part, holding no address: {', '.join(bare)}"
+                           if bare else "")
 
 
 CHECKS = [Reach]
