@@ -9,6 +9,7 @@ statuses (2 for a topology that cannot be used, 1 for other failures).
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 
 from ..errors import FlowlabError, TopologyImportError
@@ -35,6 +36,9 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = _parse(argv)
+    # A command started with '&' from a script inherits SIGINT ignored; every
+    # command that builds a lab tears it down on Ctrl-C, so it must hear it.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         return args.handler(args)
     except TopologyImportError as exc:

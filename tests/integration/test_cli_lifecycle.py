@@ -24,10 +24,10 @@ def flowlab(*args: str, timeout: float = 120, **kwargs) -> subprocess.CompletedP
                           capture_output=True, text=True, timeout=timeout, **kwargs)
 
 
-def start_up(*args: str) -> subprocess.Popen:
+def start_up(*args: str, **kwargs) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "orchestrator", "up", *args],
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True, **kwargs)
 
 
 def wait_for(proc: subprocess.Popen, needle: str, timeout: float = UP_TIMEOUT) -> str:
@@ -74,6 +74,16 @@ def test_signal_while_up_tears_down(sig, untouched_machine):
     up = start_up("arp-lan", "--no-cli")
     wait_for(up, "is up;")
     up.send_signal(sig)
+    assert up.wait(30) == 0
+
+
+def test_sigint_is_heard_when_started_in_the_background_of_a_script(untouched_machine):
+    """A script's '&' starts its job with SIGINT ignored, and the child
+    inherits that; up must still tear down on SIGINT, as the README says."""
+    up = start_up("arp-lan", "--no-cli",
+                  preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    wait_for(up, "is up;")
+    up.send_signal(signal.SIGINT)
     assert up.wait(30) == 0
 
 
