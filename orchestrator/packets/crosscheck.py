@@ -66,13 +66,16 @@ def _tcp_ack(p: Packet):
     return 0 if t.ack is None else t.ack
 
 
-def _resp(attr: str, convert=lambda v: v) -> Callable:
+def _resp(attr: str, convert=lambda v: v, opt: bool = False) -> Callable:
+    """A field of every resource record, as tshark lists it: the EDNS OPT
+    pseudo-record counts for its type and name (41, the root) but has no
+    TTL there."""
     def get(p: Packet):
         d = p.dns
         if d is None:
             return None
         return [convert(getattr(r, attr)) for r in d.answers + d.authority + d.additional
-                if r.type != "OPT"]
+                if opt or r.type != "OPT"]
     return get
 
 
@@ -164,8 +167,8 @@ FIELDS: list[Compared] = [
     Compared(("dns.qry.type",), _layer("dns", "qtype", TYPE.code)),
     Compared(("dns.a",), _layer("dns", "a"), "texts"),
     Compared(("dns.resp.ttl",), _resp("ttl"), "ints"),
-    Compared(("dns.resp.type",), _resp("type", TYPE.code), "ints"),
-    Compared(("dns.resp.name",), _resp("name"), "names"),
+    Compared(("dns.resp.type",), _resp("type", TYPE.code, opt=True), "ints"),
+    Compared(("dns.resp.name",), _resp("name", opt=True), "names"),
 ]
 
 
@@ -187,7 +190,8 @@ def _bool(text: str) -> bool:
 
 
 def _name(text: str) -> str:
-    return text.lower().rstrip(".")
+    """A domain name to compare: tshark writes the root as "<Root>"."""
+    return "" if text.lower() == "<root>" else text.lower().rstrip(".")
 
 
 def _theirs(kind: str, text: str):

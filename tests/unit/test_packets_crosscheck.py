@@ -52,6 +52,26 @@ def test_every_field_agrees_with_tshark_on_the_documented_flows(tmp_path, name):
     assert known - compared == set(), "fields no capture exercised"
 
 
+def test_an_edns_opt_record_agrees_with_tshark(tmp_path, name):
+    """dig asks with EDNS: the OPT pseudo-record of the additional section is
+    a record to tshark (type 41, name <Root>) but carries no TTL there."""
+    from scapy.layers.dns import DNS, DNSQR, DNSRR, DNSRROPT
+    from scapy.layers.inet import IP, UDP
+    from scapy.layers.l2 import Ether
+    query = DNS(id=7, rd=1, qd=DNSQR(qname="www.baidu.com.", qtype="A"), ar=DNSRROPT(rclass=1232))
+    answer = DNS(id=7, qr=1, rd=1, ra=1, qd=DNSQR(qname="www.baidu.com.", qtype="A"),
+                 an=DNSRR(rrname="www.baidu.com.", type="A", ttl=300, rdata=synth.WEB),
+                 ar=DNSRROPT(rclass=1232))
+    frames = [synth._at(Ether() / IP(src="10.1.1.2", dst=synth.SERVER) / UDP(sport=5353, dport=53)
+                        / query, 1.0),
+              synth._at(Ether() / IP(src=synth.SERVER, dst="10.1.1.2") / UDP(sport=53, dport=5353)
+                        / answer, 1.1)]
+    for path in synth.save({"edns": frames}, tmp_path, name).values():
+        report = crosscheck(path)
+        assert report.ok, str(report)
+        assert report.compared["dns.resp.type"] == 2
+
+
 def test_nanosecond_and_big_endian_files_agree_too(tmp_path, name):
     for nano, endianness in ((True, ">"), (False, ">"), (True, "<")):
         paths = synth.save(synth.web11(), tmp_path, f"{name}.{int(nano)}{endianness}", nano=nano,
