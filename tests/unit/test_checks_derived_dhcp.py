@@ -12,6 +12,7 @@ import pytest
 from scapy.layers.dhcp import BOOTP
 
 from orchestrator.checks.derived import dhcp as derived
+from orchestrator.checks.dhcp.common import Client, Relay
 from orchestrator.model import Dhcp, Topology, TopologyOptions, service
 from orchestrator.packets import ExpectationFailed, synth
 from tests.unit.test_checks_dhcp import XIAOMING
@@ -94,11 +95,11 @@ def test_an_ack_through_another_relay_is_refused_where_subnets_are_not_mixed(tmp
 
 
 def test_in_a_mixed_domain_the_exchange_follows_the_winning_relay(tmp_path, request):
-    gw2 = derived.Client(
+    gw2 = Client(
         "xiaoming", "xiaoming-eth0", XIAOMING.mac, None,
         replace(XIAOMING.subnet, network=__import__("ipaddress").IPv4Network("10.1.2.0/24")),
         "srv", "srv-eth0", synth.SERVER, synth.SRV_MAC,
-        derived.Relay("gw2", "gw2-eth0", synth.GW2_LAN_MAC, "gw2-eth1", "10.1.2.1",
+        Relay("gw2", "gw2-eth0", synth.GW2_LAN_MAC, "gw2-eth1", "10.1.2.1",
                       "10.10.10.2"), None)
     with pytest.raises(ExpectationFailed):       # gw1's OFFER: gw2's plan does not fit it
         derived.judge_dhcp(points(tmp_path, request, synth.dora_relay()), plans(gw2))

@@ -11,11 +11,14 @@ node (the graph of links, switches traversed).
 
 from __future__ import annotations
 
+import subprocess
 from collections import deque
 from ipaddress import IPv4Address
+from typing import Mapping, Sequence
 
 from ...errors import LabError
 from ...model import Host, Interface, Router, Topology
+from ..base import CheckContext
 
 
 def end_hosts(topo: Topology) -> list[Host]:
@@ -58,3 +61,15 @@ def interface_toward(topo: Topology, node: str, other: str) -> Interface:
         if other in beyond(topo, iface):
             return iface
     raise LabError(f"{other} lies beyond no interface of {node}")
+
+
+def at_once(ctx: CheckContext, commands: Mapping[str, Sequence[str]], timeout: float) -> None:
+    """Run every node's shell commands all at the same time: one shell per
+    node, its commands in the background, every shell awaited.  Traffic of
+    many hosts then overlaps, as one capture block wants it."""
+    procs = [subprocess.Popen(ctx.lab.exec_argv(node, ["sh", "-c", " ".join(
+                 f"{command} >/dev/null 2>&1 &" for command in own) + " wait"]),
+                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+             for node, own in commands.items() if own]
+    for proc in procs:
+        proc.wait(timeout=timeout)

@@ -32,13 +32,10 @@ from ..dhcp.common import (
     DHCP_ARP_BPF,
     ZERO,
     Client,
-    Relay,
-    _iface_on,
-    _iface_with,
-    _mac,
     from_unconfigured,
     in_range,
     lease_up_to,
+    plan_via,
     relayed,
     to_relay,
     wire_points,
@@ -53,42 +50,6 @@ def subnet_of(topo: Topology, network: ipaddress.IPv4Network) -> Subnet | None:
     """The declared :class:`Subnet` (pool, gateway, DNS) of ``network``."""
     declared = [v.subnet for v in topo.vlans] + [s.subnet for s in topo.switches()]
     return next((s for s in declared if s is not None and s.network == network), None)
-
-
-def relay_for(lab: Lab, node: str, network: ipaddress.IPv4Network) -> tuple[Relay, str]:
-    """The relay ``node`` for clients on ``network``, and the server address
-    it forwards to."""
-    params = next(s.params for s in lab.topo.node(node).services if s.kind == "dhcp-relay")
-    lan = _iface_on(lab, node, network)
-    up = next(i for i in lab.topo.interfaces(node) if i.name == params["upstream"])
-    return Relay(node, lan.name, _mac(lab, lan), up.name, str(lan.ip), str(up.ip)), \
-        str(params["server"])
-
-
-def server_node(topo: Topology, address: str) -> str | None:
-    """The node that owns ``address``: where a relay's messages go."""
-    return next((i.node for i in topo.interfaces() if i.ip is not None and str(i.ip) == address),
-                None)
-
-
-def plan_via(lab: Lab, iface: Interface, subnet: Subnet, relay_node: str | None) -> Client:
-    """What ``iface`` gets from ``subnet``, relayed by ``relay_node`` (or
-    straight from its server when None)."""
-    relay = None
-    server = iface.dhcp.server
-    if relay_node:
-        relay, server_address = relay_for(lab, relay_node, subnet.network)
-        server = server_node(lab.topo, server_address) or server
-        server_iface = _iface_with(lab, server, server_address)
-    else:
-        server_iface = _iface_on(lab, server, subnet.network)
-    reserve = iface.dhcp.reserve
-    own = declared_subnet(lab.topo, iface)
-    address = str(reserve) if reserve and own is not None and own.network == subnet.network \
-        else None
-    return Client(iface.node, iface.name, _mac(lab, iface), address, subnet, server,
-                  server_iface.name, str(server_iface.ip), _mac(lab, server_iface), relay,
-                  iface.dhcp.renew_time)
 
 
 def relays_in_domain(topo: Topology, iface: Interface) -> list[tuple[str, Subnet]]:

@@ -17,7 +17,6 @@ another VLAN) are captured too.
 
 from __future__ import annotations
 
-import subprocess
 from dataclasses import dataclass
 from ipaddress import IPv4Address
 from typing import Mapping, Sequence
@@ -29,6 +28,7 @@ from ...packets.failure import listing
 from ...paths import Network
 from ...segments import broadcast_domains, declared_subnet
 from ..base import Check, CheckContext
+from .common import at_once
 from .facts import end_host_names, macs, network
 
 PROBE_SOURCE = "0.0.0.0"       # an unaddressed sender's ARP probe (arping -D)
@@ -167,19 +167,13 @@ def judge_l2_scope(wires: Mapping[str, Packets], senders: Sequence[Sender]) -> s
 
 
 def arping_all(ctx: CheckContext, senders: Sequence[Sender]) -> None:
-    """One ARP request from every sender at once: a shell per host."""
-    by_node: dict[str, list[Sender]] = {}
-    for sender in senders:
-        by_node.setdefault(sender.node, []).append(sender)
-    procs = []
-    for node, own in by_node.items():
-        script = " ".join(f"arping -q -c1 -w{ARPING_WAIT} "
-                          f"{'-D ' if s.ip == PROBE_SOURCE else ''}-I {s.iface} {s.target} &"
-                          for s in own) + " wait"
-        procs.append(subprocess.Popen(ctx.lab.exec_argv(node, ["sh", "-c", script]),
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-    for proc in procs:
-        proc.wait(timeout=ARPING_WAIT + 30)
+    """One ARP request from every sender at once, each host's in one shell."""
+    by_node: dict[str, list[str]] = {}
+    for s in senders:
+        by_node.setdefault(s.node, []).append(
+            f"arping -q -c1 -w{ARPING_WAIT} {'-D ' if s.ip == PROBE_SOURCE else ''}"
+            f"-I {s.iface} {s.target}")
+    at_once(ctx, by_node, ARPING_WAIT + 30)
 
 
 class L2Scope(Check):

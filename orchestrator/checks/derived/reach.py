@@ -35,7 +35,6 @@ apart even across a NAT, where ICMP ids may be rewritten.
 
 from __future__ import annotations
 
-import subprocess
 from dataclasses import dataclass
 from ipaddress import IPv4Address
 from typing import Mapping, Sequence
@@ -46,6 +45,7 @@ from ...packets import ExpectationFailed, Packet, Packets
 from ...packets.failure import listing
 from ...paths import Key, Leg, Network, Path
 from ..base import Check, CheckContext
+from .common import at_once
 from .facts import addressed, end_host_names, macs, network
 
 SAMPLE_ABOVE = 12
@@ -447,20 +447,13 @@ def judge_reach(wires: Mapping[str, Packets], pairs: Sequence[Expected], rule: s
 # -- the check ------------------------------------------------------------------------
 
 def ping_all(ctx: CheckContext, planned: Sequence[Expected]) -> None:
-    """Every expected pair's ping at once: one shell per source, its pings
-    in the background."""
-    by_source: dict[str, list[Expected]] = {}
+    """Every expected pair's ping at once, each source's in one shell."""
+    by_source: dict[str, list[str]] = {}
     for pair in planned:
         if not pair.one_way and pair.dst != "?":
-            by_source.setdefault(pair.source, []).append(pair)
-    procs = []
-    for source, pairs in by_source.items():
-        script = " ".join(f"ping -n -q -c1 -W{PING_WAIT} -p {p.pattern} {p.dst} >/dev/null &"
-                          for p in pairs) + " wait"
-        procs.append(subprocess.Popen(ctx.lab.exec_argv(source, ["sh", "-c", script]),
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-    for proc in procs:
-        proc.wait(timeout=PING_WAIT + 30)
+            by_source.setdefault(pair.source, []).append(
+                f"ping -n -q -c1 -W{PING_WAIT} -p {pair.pattern} {pair.dst}")
+    at_once(ctx, by_source, PING_WAIT + 30)
 
 
 class Reach(Check):

@@ -100,32 +100,60 @@ class Client:
         return self.replier[1]
 
 
-def _mac(lab: Lab, iface: Interface) -> str:
+def mac_of(lab: Lab, iface: Interface) -> str:
+    """The interface's MAC: the model's, else the running lab's."""
     return (iface.mac or lab.node(iface.node).intf(iface.name).mac).lower()
 
 
-def _iface_on(lab: Lab, node: str, network: ipaddress.IPv4Network) -> Interface:
+def iface_on(lab: Lab, node: str, network: ipaddress.IPv4Network) -> Interface:
     for iface in lab.topo.interfaces(node):
         if iface.address is not None and iface.address.network == network:
             return iface
     raise LabError(f"{node} has no interface on {network}")
 
 
-def _iface_with(lab: Lab, node: str, address: str) -> Interface:
+def iface_with(lab: Lab, node: str, address: str) -> Interface:
     for iface in lab.topo.interfaces(node):
         if iface.ip is not None and str(iface.ip) == address:
             return iface
     raise LabError(f"{node} has no interface with the address {address}")
 
 
-def _relay(lab: Lab, name: str, network: ipaddress.IPv4Network) -> tuple[Relay, str]:
+def relay_for(lab: Lab, name: str, network: ipaddress.IPv4Network) -> tuple[Relay, str]:
     """The relay ``name`` for clients on ``network``, and the server address
     it forwards to."""
     params = next(s.params for s in lab.topo.node(name).services if s.kind == "dhcp-relay")
-    lan = _iface_on(lab, name, network)
+    lan = iface_on(lab, name, network)
     up = next(i for i in lab.topo.interfaces(name) if i.name == params["upstream"])
-    return Relay(name, lan.name, _mac(lab, lan), up.name, str(lan.ip), str(up.ip)), \
+    return Relay(name, lan.name, mac_of(lab, lan), up.name, str(lan.ip), str(up.ip)), \
         str(params["server"])
+
+
+def server_node(topo, address: str) -> str | None:
+    """The node that owns ``address``: where a relay's messages go."""
+    return next((i.node for i in topo.interfaces() if i.ip is not None and str(i.ip) == address),
+                None)
+
+
+def plan_via(lab: Lab, iface: Interface, subnet: Subnet, relay_node: str | None) -> Client:
+    """What DHCP interface ``iface`` gets from ``subnet``, relayed by
+    ``relay_node`` (or straight from its server when None): its reservation
+    (when ``subnet`` is its port's own), the subnet's options, the server."""
+    relay = None
+    server = iface.dhcp.server
+    if relay_node:
+        relay, server_address = relay_for(lab, relay_node, subnet.network)
+        server = server_node(lab.topo, server_address) or server
+        server_iface = iface_with(lab, server, server_address)
+    else:
+        server_iface = iface_on(lab, server, subnet.network)
+    reserve = iface.dhcp.reserve
+    own = declared_subnet(lab.topo, iface)
+    address = str(reserve) if reserve and own is not None and own.network == subnet.network \
+        else None
+    return Client(iface.node, iface.name, mac_of(lab, iface), address, subnet, server,
+                  server_iface.name, str(server_iface.ip), mac_of(lab, server_iface), relay,
+                  iface.dhcp.renew_time)
 
 
 def client_plan(lab: Lab, node: str) -> Client:
@@ -137,16 +165,7 @@ def client_plan(lab: Lab, node: str) -> Client:
     subnet = declared_subnet(lab.topo, iface)
     if subnet is None:
         raise LabError(f"{node}: no subnet is declared for {iface.name}")
-    relay = None
-    if iface.dhcp.relay:
-        relay, server_address = _relay(lab, iface.dhcp.relay, subnet.network)
-        server_iface = _iface_with(lab, iface.dhcp.server, server_address)
-    else:
-        server_iface = _iface_on(lab, iface.dhcp.server, subnet.network)
-    reserve = iface.dhcp.reserve
-    return Client(node, iface.name, _mac(lab, iface), str(reserve) if reserve else None, subnet,
-                  iface.dhcp.server, server_iface.name, str(server_iface.ip),
-                  _mac(lab, server_iface), relay, iface.dhcp.renew_time)
+    return plan_via(lab, iface, subnet, iface.dhcp.relay)
 
 
 def relayed_clients(lab: Lab) -> list[Client]:
