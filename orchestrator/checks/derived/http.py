@@ -61,19 +61,19 @@ def judge_http(client_wire: Packets, server_wire: Packets, client_ip: str, site:
     flags = [str(s.flags) for s in conv][:2]
     if flags[:2] != ["S", "SA"]:
         raise ExpectationFailed(f"{site.client} → {site.address}:{site.port}: no handshake "
-                                f"(first segments {flags})", str(conv))
+                                f"(first segments {flags})", conv.table())
     request = _payload_starts(conv, CLIENT_TO_SERVER, b"GET ")
     host = f"Host: {site.name}".encode()
     if request is None or host not in bytes(request.packet.tcp.payload):
         raise ExpectationFailed(f"{site.client}: no GET with '{host.decode()}' to "
-                                f"{site.address}:{site.port}", str(conv))
+                                f"{site.address}:{site.port}", conv.table())
     response = _payload_starts(conv, SERVER_TO_CLIENT, b"HTTP/")
     if response is None:
         raise ExpectationFailed(f"{site.server} sent no HTTP response to {site.client}",
-                                str(conv))
+                                conv.table())
     status_line = bytes(response.packet.tcp.payload).split(b"\r\n", 1)[0].decode(errors="replace")
     if status_line.split()[1:2] != ["200"]:
-        raise ExpectationFailed(f"{site.server} answered '{status_line}', not 200", str(conv))
+        raise ExpectationFailed(f"{site.server} answered '{status_line}', not 200", conv.table())
     # The same request and response at the server's end of the path.
     for segment in (request, response):
         payload = bytes(segment.packet.tcp.payload)
