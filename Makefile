@@ -15,7 +15,7 @@ help:
 	@echo "make demo    the main job: demo $(DEMO), then verify $(DEMO)"
 	@echo "make test    all tests (PYTEST_ARGS='...' passes options to pytest)"
 	@echo "make unit    unit tests only (tests/unit)"
-	@echo "make bench   the benchmarks of bench/ (bring-up, leases, DNS, pcap reading)"
+	@echo "make bench   the benchmarks of bench/ (bring-up, leases, DNS, pcap reading, verify, reach)"
 	@echo "make clean   remove leftovers of crashed runs (python -m orchestrator clean)"
 	@echo "make lint    byte-compile every Python file (syntax check)"
 	@echo "make fresh-machine  .ci/run and make demo in a blank Debian root (debootstrap)"
@@ -45,7 +45,9 @@ bench: setup
 	$(PYTHON) bench/leases.py
 	$(PYTHON) bench/dns.py
 	$(PYTHON) bench/pcap.py
-	$(PYTHON) bench/verify.py
+	$(PYTHON) bench/verify.py --topology enterprise --topology tests/topologies/chain.py \
+	    --topology tests/topologies/campus.py --topology tests/topologies/tworelays.py
+	$(PYTHON) bench/reach.py
 
 clean:
 	@if [ ! -x $(PYTHON) ]; then echo "make clean: no .venv yet; run 'make setup' first" >&2; exit 1; fi
