@@ -402,6 +402,8 @@ def _service_problems(topo: Topology, host: Host, svc: Service) -> Problems:
         return
     yield from _parameter_problems(host, svc, kind, field)
     yield from _interface_parameter_problems(topo, host, svc, field)
+    if "listen" in svc.params:
+        yield from _listen_problems(topo, host, svc.params["listen"], f"{field}.listen")
     if svc.kind == "dhcp-server" and "subnets" in svc.params:
         yield from _server_subnets_problems(host, svc.params["subnets"], f"{field}.subnets")
 
@@ -429,6 +431,21 @@ def _interface_parameter_problems(topo: Topology, host: Host, svc: Service,
                 yield TopologyError(host.name, f"{field}.{param}",
                                     f"{name!r} is not an interface of {host.name} "
                                     f"({_names(sorted(own)) or 'it has none'})")
+
+
+def _listen_problems(topo: Topology, host: Host, listen: object, field: str) -> Problems:
+    """A daemon can only bind an address of its own node: found here, not
+    when the daemon refuses to start in a network already built."""
+    try:
+        address = IPv4Address(str(listen))
+    except ValueError:
+        yield TopologyError(host.name, field, f"{listen!r} is not an IPv4 address")
+        return
+    own = sorted({str(i.ip) for i in topo.interfaces(host.name) if i.ip is not None})
+    if str(address) not in own:
+        yield TopologyError(host.name, field,
+                            f"{address} is not an address of {host.name} "
+                            f"({_names(own) or 'it has no static address'})")
 
 
 def _server_subnets_problems(host: Host, subnets: object, field: str) -> Problems:

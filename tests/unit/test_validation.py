@@ -333,6 +333,15 @@ CASES = [
                                                            dhcp=Dhcp(server="r"))),
                  "far", "far-eth0: dhcp", "no subnet to take an address from",
                  id="dhcp-without-subnet"),
+    # a daemon's listening address
+    pytest.param(lambda: with_(lan(), lambda t: t.find("h").run(
+                     service("dns-resolver", mode="recursive", listen="10.0.0.3"))),
+                 "h", "services[dns-resolver].listen", "10.0.0.3 is not an address of h (10.0.0.2)",
+                 id="listen-not-own-address"),
+    pytest.param(lambda: with_(lan(), lambda t: t.find("h").run(
+                     service("dns-authoritative", zones={}, listen="example"))),
+                 "h", "services[dns-authoritative].listen", "'example' is not an IPv4 address",
+                 id="listen-not-an-address"),
     # NAT
     pytest.param(lambda: with_(lan(), lambda t: t.link("h", t.router("isp"), ip="198.51.100.2/24",
                                                       nat=True, peer_ip="198.51.100.1/24")),
