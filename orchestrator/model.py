@@ -325,9 +325,12 @@ class Topology:
         if pool is not None:
             rng = (parse_address(pool[0], None, f"{where}: pool"),
                    parse_address(pool[1], None, f"{where}: pool"))
+        if isinstance(lease_time, bool) or not isinstance(lease_time, int) or lease_time <= 0:
+            raise TopologyError(None, f"{where}: lease_time",
+                                f"{lease_time!r} is not a positive number of seconds")
         return Subnet(net, parse_address(gateway, None, f"{where}: gateway"), rng,
                       tuple(parse_address(d, None, f"{where}: dns") for d in dns),
-                      int(lease_time), domain)
+                      lease_time, domain)
 
     def vlan(self, vid: int, name: str, subnet: Subnet | None = None) -> Vlan:
         vlan = Vlan(int(vid), name, subnet)

@@ -57,7 +57,7 @@ def _import_file(path: Path) -> ModuleType:
     sys.modules[name] = module
     try:
         spec.loader.exec_module(module)
-    except Exception:
+    except (Exception, SystemExit):     # a sys.exit() in the user's file is a failure too
         sys.modules.pop(name, None)
         raise TopologyImportError(str(path), _user_traceback(path)) from None
     return module
@@ -101,7 +101,7 @@ def load(spec: str, options: TopologyOptions | None = None) -> Topology:
         topo = build(options)
     except TopologyError:
         raise
-    except Exception:
+    except (Exception, SystemExit):     # sys.exit(0) in build() must not pass for success
         if looks_like_path(spec):
             raise TopologyImportError(spec, _user_traceback(Path(spec))) from None
         raise

@@ -27,6 +27,9 @@ from .segments import (broadcast_domains, connected_networks, declared_subnet, l
 
 # Mininet puts node names into interface names and shell commands.
 NODE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+TOPOLOGY_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,39}")
+HOST_NAME = re.compile(r"(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+                       r"(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?")
 IFNAMSIZ = 15  # Linux netdev names: 15 characters and the terminating NUL
 VLAN_IDS = range(1, 4095)  # 0 and 4095 are reserved by 802.1Q
 
@@ -111,6 +114,32 @@ def _served_networks(service: Service) -> list[IPv4Network]:
 
 
 # -- names and links ------------------------------------------------------------
+
+def check_topology(topo: Topology) -> Problems:
+    """A name that is safe in a path (the run directory is named after it),
+    and something to bring up."""
+    if not isinstance(topo.name, str) or not TOPOLOGY_NAME.fullmatch(topo.name):
+        yield TopologyError(None, "topology name",
+                            f"{topo.name!r} is not a usable topology name: start with a letter, "
+                            "then letters, digits, '-' or '_', at most 40 (it names the run's "
+                            "directory)")
+    if not topo.nodes:
+        yield TopologyError(None, "nodes", f"topology {topo.name!r} declares no node: nothing "
+                                           "to bring up")
+
+
+def check_hosts_files(topo: Topology) -> Problems:
+    """Entries of a node's own /etc/hosts: a host name and an IPv4 address."""
+    for host in topo.hosts():
+        for name, address in host.hosts.items():
+            field = f"hosts[{name!r}]"
+            if not isinstance(name, str) or not HOST_NAME.fullmatch(name):
+                yield TopologyError(host.name, field, f"{name!r} is not a host name")
+            try:
+                IPv4Address(str(address))
+            except ValueError:
+                yield TopologyError(host.name, field, f"{address!r} is not an IPv4 address")
+
 
 def check_node_names(topo: Topology) -> Problems:
     """Unique, shell- and interface-safe node names; switch names fit a netdev."""
@@ -312,6 +341,10 @@ def check_subnets(topo: Topology) -> Problems:
     """What a DHCP server hands out on a subnet lies inside it."""
     for subnet, node, field in _declared_subnets(topo):
         net = subnet.network
+        lease = subnet.lease_time
+        if isinstance(lease, bool) or not isinstance(lease, int) or lease <= 0:
+            yield TopologyError(node, field, f"the lease time of {net} is {lease!r}: give a "
+                                             "positive number of seconds")
         if subnet.gateway is not None and subnet.gateway not in net:
             yield TopologyError(node, field, f"the gateway {subnet.gateway} of {net} is outside it")
         if subnet.pool is None:
@@ -526,7 +559,7 @@ def check_nat(topo: Topology) -> Problems:
 
 
 CHECKS: tuple[Callable[[Topology], Problems], ...] = (
-    check_node_names, check_links, check_interface_names, check_vlans, check_addresses,
+    check_topology, check_node_names, check_links, check_interface_names, check_vlans, check_addresses,
     check_duplicates, check_subnets, check_broadcast_domains, check_gateways, check_routes,
-    check_services, check_dhcp, check_nat,
+    check_services, check_dhcp, check_nat, check_hosts_files,
 )

@@ -77,6 +77,16 @@ def test_file_that_fails_to_import_shows_the_users_traceback(tmp_path, capsys):
     assert "importlib" not in err
 
 
+@pytest.mark.parametrize("text", ["import sys\nsys.exit(0)\n",
+                                  "import sys\ndef build(options):\n    sys.exit(0)\n"],
+                         ids=["at-import", "in-build"])
+def test_a_sys_exit_in_the_users_file_is_a_failure_not_success(tmp_path, capsys, text):
+    path = write(tmp_path, text)
+    assert main(["validate", path]) == 2
+    err = capsys.readouterr().err
+    assert "failed to load" in err and "SystemExit: 0" in err
+
+
 def test_build_that_raises_shows_the_users_traceback(tmp_path, capsys):
     path = write(tmp_path, "def build(options):\n    return 1 / 0\n")
     assert main(["validate", path]) == 2

@@ -7,10 +7,12 @@ on a sound little LAN, so that the check under test is the only one firing.
 
 from __future__ import annotations
 
+from ipaddress import IPv4Network
+
 import pytest
 
 from orchestrator.errors import TopologyError
-from orchestrator.model import Dhcp, Topology, TopologyOptions, service
+from orchestrator.model import Dhcp, Subnet, Topology, TopologyOptions, service
 from orchestrator.validation import problems, validate
 from topologies import arp_lan, enterprise, home
 
@@ -240,7 +242,7 @@ CASES = [
                                                       mac="02:00:00:00:00:02")),
                  "h2", "h2-eth0: mac", "already the MAC of h-eth0", id="duplicate-mac"),
     # subnets
-    pytest.param(lambda: with_(Topology("t"), lambda t: t.vlan(
+    pytest.param(lambda: with_(lan(), lambda t: t.vlan(
                      10, "pcs-a", t.subnet("10.1.1.0/24", gateway="10.1.2.1"))),
                  None, "vlan 10: subnet", "gateway 10.1.2.1 of 10.1.1.0/24 is outside",
                  id="vlan-gateway-outside"),
@@ -333,6 +335,22 @@ CASES = [
                                                            dhcp=Dhcp(server="r"))),
                  "far", "far-eth0: dhcp", "no subnet to take an address from",
                  id="dhcp-without-subnet"),
+    # the topology itself, and hosts files
+    pytest.param(lambda: with_(lan(), lambda t: setattr(t, "name", "../../../tmp/x")),
+                 None, "topology name", "'../../../tmp/x' is not a usable topology name",
+                 id="topology-name-path"),
+    pytest.param(lambda: Topology("empty"),
+                 None, "nodes", "topology 'empty' declares no node", id="empty-topology"),
+    pytest.param(lambda: with_(lan(), lambda t: t.find("h").hosts.update({"x.corp": "not-an-ip"})),
+                 "h", "hosts['x.corp']", "'not-an-ip' is not an IPv4 address",
+                 id="hosts-entry-not-an-address"),
+    pytest.param(lambda: with_(lan(), lambda t: t.find("h").hosts.update({"bad name": "10.0.0.9"})),
+                 "h", "hosts['bad name']", "'bad name' is not a host name",
+                 id="hosts-entry-bad-name"),
+    pytest.param(lambda: with_(lan(), lambda t: t.vlan(10, "v", Subnet(
+                     IPv4Network("10.1.1.0/24"), lease_time=-5))),
+                 None, "vlan 10: subnet", "the lease time of 10.1.1.0/24 is -5",
+                 id="negative-lease-time"),
     # a daemon's listening address
     pytest.param(lambda: with_(lan(), lambda t: t.find("h").run(
                      service("dns-resolver", mode="recursive", listen="10.0.0.3"))),
@@ -402,6 +420,12 @@ def test_validate_raises_the_first_problem():
     assert (raised.value.node, raised.value.field) == (problems(topo)[0].node,
                                                        problems(topo)[0].field)
     assert str(raised.value).startswith("h: h-eth0: ip: 10.0.0.0/24 is the network address")
+
+
+@pytest.mark.parametrize("lease", [-5, 0, "an hour", True])
+def test_the_builder_refuses_a_lease_time_that_is_not_positive_seconds(lease):
+    with pytest.raises(TopologyError, match="lease_time: .* is not a positive number of seconds"):
+        Topology("t").subnet("10.0.0.0/24", lease_time=lease)
 
 
 def test_renew_time_must_be_shorter_than_the_lease():
