@@ -180,3 +180,21 @@ def test_down_list_as_json_with_no_lab_up(capsys, monkeypatch):
 def test_up_takes_allow_unbound():
     assert _parse(["up", "home"]).allow_unbound is False
     assert _parse(["up", "home", "--allow-unbound"]).allow_unbound is True
+
+
+def test_the_cards_command_works_with_the_system_interpreter():
+    """``sudo python -m orchestrator ...`` in the clone runs Debian's python,
+    which hands the command over to the clone's .venv."""
+    import os
+    import subprocess
+    from pathlib import Path
+    repo = Path(__file__).resolve().parents[2]
+    if not (repo / ".venv" / "bin" / "python").exists():
+        pytest.skip("no .venv in this clone: 'make setup' creates it")
+    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH",
+                                                            "FLOWLAB_VENV_HANDOVER")}
+    result = subprocess.run(["/usr/bin/python3", "-m", "orchestrator", "list", "--format",
+                             "json"], cwd=repo, env=env, capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "enterprise" in {t["name"] for t in json.loads(result.stdout)}
