@@ -11,7 +11,7 @@ from ..checks.errata import ERRATA
 from ..checks.runner import run_checks, write_results
 from ..errors import FlowlabError
 from ..lab import Lab, LabSettings
-from . import output
+from . import ladder_cmd, output
 from .common import add_topology_arguments, require_root, topology_options
 
 NAME = "verify"
@@ -37,6 +37,8 @@ def configure(parser):
     parser.add_argument("--out", metavar="DIR", type=Path,
                         help="where results.json and the pcaps go (default: the run directory)")
     parser.add_argument("--format", choices=("table", "json"), default="table")
+    parser.add_argument("--ladder", action="store_true",
+                        help="after the table, draw each check's capture as a ladder diagram")
 
 
 def shipped_and_users(spec: str) -> list:
@@ -87,6 +89,8 @@ def run(args) -> int:
         output.print_json([r.as_dict() for r in results])
     else:
         show(results)
+        if args.ladder:
+            ladder_cmd.show_ladders(results, topo)
         for line in unbound:
             output.note(f"when the lab came up, {line}")
         output.note(f"results: {path}")

@@ -1,0 +1,296 @@
+"""Ladder diagrams from synthetic captures: lifelines in path order, one
+arrow per packet, the same packet across hops and across the NAT as one
+arrow, textbook labels, Wireshark's frame numbers, errata, failures drawn,
+and the text fitting its width; right captures and wrong ones."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from orchestrator import registry
+from orchestrator.checks.base import Demonstrated
+from orchestrator.cli import main
+from orchestrator.ladder import Arrow, build, draw_failure, draw_failure_text, mark_errata
+from orchestrator.ladder.model import frames_of
+from orchestrator.ladder.load import Block, blocks, check_ladders, labelled, point_of, record_of
+from orchestrator.ladder.text import render
+from orchestrator.packets import ExpectationFailed, dhcp, expect, merge, read, synth, write_pcap
+
+pytestmark = pytest.mark.timeout(60)
+
+
+@pytest.fixture(scope="module")
+def enterprise():
+    return registry.load("enterprise")
+
+
+def merged(scenario, directory, name):
+    """Write the points and their merge as verify does; read the merge back
+    with its points, as the ladder command does: (packets, Block)."""
+    paths = synth.save(scenario, directory, name)
+    points = {point: read(path, point) for point, path in paths.items()}
+    named = {}
+    for point, capture in points.items():       # files named <point>.pcap
+        named[point] = write_pcap(directory / f"{point}.pcap", capture)
+    merged_path = write_pcap(directory / "merged.pcap", merge(*points.values()))
+    block = Block(merged_path, tuple(named.values()))
+    return labelled(block), block
+
+
+@pytest.fixture
+def dora(tmp_path):
+    return merged(synth.dora_relay(), tmp_path, "dora")[0]
+
+
+@pytest.fixture
+def web(tmp_path):
+    return merged(synth.web11(), tmp_path, "web")[0]
+
+
+@pytest.fixture
+def ping(tmp_path):
+    return merged(synth.routed_ping(), tmp_path, "ping")[0]
+
+
+# ---------------------------------------------------------------- lifelines
+
+def test_dhcp_through_a_relay_reads_client_relay_inside_outside_server(dora, enterprise):
+    ladder = build(dora, enterprise)
+    assert ladder.names == ["xiaoming", "gw1 (gw1-eth0)", "gw1 (gw1-eth1)", "srv"]
+    assert ladder.lifelines[0].points == ("xiaoming-eth0",)
+    assert ladder.lifelines[-1].points == ("srv-eth0",)
+
+
+def test_web_through_nat_reads_client_gw1_edge_isp_web(web, enterprise):
+    assert build(web, enterprise).names == ["xiaoming", "gw1", "edge", "isp", "web"]
+
+
+def test_without_the_model_stations_are_named_by_point_address_or_mac(dora, web):
+    assert build(dora).names == ["xiaoming", "10.1.1.1", "10.10.10.1", "srv"]
+    names = build(web).names
+    assert names[0] == "xiaoming" and "edge" in names and len(names) == 4
+
+
+# ---------------------------------------------------------------- arrows
+
+def test_one_arrow_per_packet_and_every_frame_once(dora, enterprise):
+    ladder = build(dora, enterprise)
+    assert len(ladder.arrows) == len(dora) == 9
+    assert sorted(f for a in ladder.arrows for f in a.frames) == list(range(1, 10))
+    discover = ladder.arrows[0]
+    assert (discover.src, discover.dst, discover.kind, discover.broadcast) == \
+        ("xiaoming", "gw1 (gw1-eth0)", "dhcp", True)
+    relayed = ladder.arrows[1]
+    assert (relayed.src, relayed.dst, relayed.broadcast) == ("gw1 (gw1-eth1)", "srv", False)
+
+
+def test_a_routed_packet_seen_at_two_points_is_one_arrow_crossing(ping, enterprise):
+    ladder = build(ping, enterprise)
+    assert len(ladder.arrows) == 4
+    request = ladder.arrows[2]
+    assert request.frames == (3, 4) and request.kind == "icmp"
+    assert request.crossed == ("xiaoming", "gw1", "gw2", "xiaoli")
+    assert (request.src, request.dst) == ("xiaoming", "xiaoli")
+    reply = ladder.arrows[3]
+    assert (reply.src, reply.dst) == ("xiaoli", "xiaoming")
+
+
+def test_a_translated_packet_is_one_arrow_across_the_nat(web, enterprise):
+    ladder = build(web, enterprise)
+    assert len(ladder.arrows) == 11 and all(len(a.frames) == 2 for a in ladder.arrows)
+    assert ladder.arrows[0].crossed == ("xiaoming", "gw1", "edge", "isp", "web")
+    assert ladder.arrows[1].src == "web" and ladder.arrows[1].dst == "xiaoming"
+
+
+def test_different_packets_at_two_points_stay_two_arrows(tmp_path):
+    scenario = synth.routed_ping()
+    late = scenario["xiaoli-eth0"]
+    for packet in late:                    # the same packets, but 5 s later: not one sighting
+        packet.time += 5
+    packets, _ = merged(scenario, tmp_path, "late")
+    assert len(build(packets).arrows) == 6
+    other = synth.routed_ping()
+    other["xiaoli-eth0"][0]["IP"].id = 0x1111   # another packet, not the request forwarded
+    del other["xiaoli-eth0"][0]["IP"].chksum
+    packets, _ = merged(other, tmp_path, "other")
+    assert [a.frames for a in build(packets).arrows if a.kind == "icmp"] == [(3,), (4,), (5, 6)]
+
+
+# ---------------------------------------------------------------- labels
+
+def test_labels_as_the_textbook_writes_them(dora, web, ping, tmp_path):
+    dhcp_labels = [a.label for a in build(dora).arrows]
+    assert dhcp_labels[0] == "DHCP DISCOVER xid 0x1a2b3c4d 0.0.0.0:68 \u2192 255.255.255.255:67"
+    assert dhcp_labels[1].endswith("10.10.10.1:67 \u2192 10.10.10.10:67 giaddr 10.1.1.1")
+    assert dhcp_labels[3] == ("DHCP OFFER xid 0x1a2b3c4d 10.1.1.1:67 \u2192 255.255.255.255:68 "
+                              "giaddr 10.1.1.1 yiaddr 10.1.1.2")
+    assert dhcp_labels[8] == "ARP who-has 10.1.1.2 tell 0.0.0.0"
+    tcp_labels = [a.label for a in build(web).arrows]
+    assert tcp_labels[0].startswith("SYN seq 0 len 0 10.1.1.2:40000")
+    assert tcp_labels[1].startswith("SYN,ACK seq 0 ack 1 len 0")
+    assert tcp_labels[3].startswith("PSH,ACK seq 1 ack 1 len 73")
+    assert build(ping).arrows[1].label == "ARP 10.1.1.1 is-at 02:00:0a:01:01:01"
+    dns = build(merged(synth.dns_udp(), tmp_path, "dns")[0]).arrows
+    assert dns[0].label.startswith("DNS id 1234 A? www.baidu.com.")
+    assert "www.baidu.com. A 61.135.169.125" in dns[1].label and dns[1].kind == "dns"
+
+
+# ---------------------------------------------------------------- frames
+
+def test_frame_numbers_are_positions_in_the_merged_file(tmp_path, enterprise):
+    packets, block = merged(synth.web11(), tmp_path, "frames")
+    file = read(block.merged)                     # what Wireshark numbers
+    for arrow in build(packets, enterprise).arrows:
+        for frame in arrow.frames:
+            assert file[frame - 1].data == packets[frame - 1].data
+            assert file[frame - 1].tns == packets[frame - 1].tns
+    # the merged file knows no points: each packet got its point back
+    assert {p.point for p in packets} == {"xiaoming-eth0", "edge-eth1"}
+    assert [p.point for p in packets[:2]] == ["xiaoming-eth0", "edge-eth1"]
+
+
+def test_a_merged_file_alone_keeps_its_own_name_as_point(tmp_path):
+    _, block = merged(synth.dns_udp(), tmp_path, "alone")
+    packets = labelled(Block(block.merged, ()))
+    assert {p.point for p in packets} == {"merged"}
+    assert len(build(packets).arrows) == 2
+
+
+def test_capture_files_name_their_points():
+    from pathlib import Path
+    assert point_of(Path("pc1-pc1-eth0.pcap")) == "pc1-eth0"
+    assert point_of(Path("r1-eth9.pcap")) == "r1-eth9"
+    assert blocks(["a/x.pcap", "a/merged.pcap", "a/part-2/y.pcap", "a/part-2/merged.pcap"]) == [
+        Block(Path("a/merged.pcap"), (Path("a/x.pcap"),)),
+        Block(Path("a/part-2/merged.pcap"), (Path("a/part-2/y.pcap"),))]
+
+
+# ---------------------------------------------------------------- errata
+
+def test_an_erratum_marks_the_arrow_that_shows_it(dora):
+    ladder = mark_errata(build(dora), [Demonstrated("dhcp-ports", "68 -> 67"),
+                                       {"key": "relay-source", "evidence": "10.10.10.1"}])
+    marked = {a.erratum: a for a in ladder.arrows if a.erratum}
+    assert marked["dhcp-ports"].frames == (1,)
+    assert marked["relay-source"].frames == (2,)
+    assert "[!dhcp-ports]" in render(ladder, 200)
+
+
+def test_an_erratum_no_arrow_shows_is_a_note_and_an_unknown_one_is_refused(dora):
+    ladder = mark_errata(build(dora), [Demonstrated("synack-retries", "1 2 4 s")])
+    assert not any(a.erratum for a in ladder.arrows)
+    assert any("synack-retries" in note for note in ladder.notes)
+    with pytest.raises(KeyError):
+        mark_errata(build(dora), [{"key": "no-such-erratum"}])
+
+
+# ---------------------------------------------------------------- failures
+
+def test_a_failed_expectation_draws_the_missing_packet_and_marks_those_instead(dora):
+    with pytest.raises(ExpectationFailed) as failed:
+        expect(dora).sequence([dhcp(type="DISCOVER"), dhcp(type="OFFER", yiaddr="10.1.1.99")],
+                              kind=dhcp(type={"DISCOVER", "OFFER"}))
+    ladder = draw_failure(build(dora), failed.value, dora)
+    missing = [a for a in ladder.arrows if a.style == "missing"]
+    assert len(missing) == 1 and missing[0].frames == () and missing[0].kind == "dhcp"
+    assert missing[0].label == "expected dhcp(type=OFFER, yiaddr=10.1.1.99)"
+    assert ladder.notes == (f"failed: {failed.value.expectation}",)
+    instead = {n for a in ladder.arrows if a.style == "instead" for n in a.frames}
+    listed = set(frames_of(dora, failed.value.packets))
+    assert instead and listed <= instead
+    text = render(ladder, 100)
+    assert "missing" in text and "- - " in text
+    assert any(line.startswith("*") for line in text.splitlines())
+
+
+def test_a_failure_message_from_results_json_is_drawn_too(dora):
+    message = ("step 2 of 4: expected dhcp(type=OFFER) after DHCP DISCOVER at srv-eth0\n"
+               "there were instead:\n   0.000500 srv-eth0 " + dora[1].describe().split(" ", 2)[2])
+    ladder = draw_failure_text(build(dora), message, dora)
+    assert [a.frames for a in ladder.arrows if a.style == "instead"] == [(2,)]
+    missing = ladder.arrows[-1]
+    assert missing.style == "missing" and missing.src == "srv"
+
+
+def test_a_passing_capture_has_no_failure_marks(dora):
+    ladder = build(dora)
+    assert {a.style for a in ladder.arrows} == {"seen"}
+    assert "missing" not in render(ladder, 100)
+
+
+def test_arrow_values_are_checked():
+    with pytest.raises(ValueError):
+        Arrow((1,), 0.0, "a", "b", "x", kind="smtp")
+    with pytest.raises(ValueError):
+        Arrow((1,), 0.0, "a", "b", "x", style="dotted")
+
+
+# ---------------------------------------------------------------- text
+
+@pytest.mark.parametrize("width", [40, 60, 80, 120, 200])
+def test_the_text_fits_the_width(web, enterprise, width):
+    lines = render(build(web, enterprise, title="web-11"), width).splitlines()
+    assert all(len(line) <= width for line in lines)
+    arrows = [line for line in lines if line[:1].isdigit()]
+    assert len(arrows) == 11
+    assert all("-->" in line or "<--" in line or ">" in line or "<" in line for line in arrows)
+
+
+def test_the_text_draws_lifelines_directions_and_frames(ping, enterprise):
+    text = render(build(ping, enterprise), 120)
+    lines = text.splitlines()
+    assert lines[0].split() == ["frame", "xiaoming", "gw1", "gw2", "xiaoli"]
+    request = next(line for line in lines if line.startswith("3,4"))
+    assert "-->" in request and "+" in request            # crosses gw1 and gw2
+    reply = next(line for line in lines if line.startswith("5,6"))
+    assert "<--" in reply
+    assert ">>" in next(line for line in lines if line.startswith("1 "))   # ARP broadcast
+
+
+# ---------------------------------------------------------------- from a verify directory
+
+def results_dir(tmp_path):
+    """A verify output directory of one failed check, dora, with an erratum."""
+    directory = tmp_path / "pcaps" / "dora"
+    directory.mkdir(parents=True)
+    _, block = merged(synth.dora_relay(), directory, "dora")
+    entry = {"name": "dora", "passed": False,
+             "failures": ["step 4 of 4: expected dhcp(type=ACK) at xiaoming-eth0"],
+             "errata": [{"key": "dhcp-ports", "evidence": "x"}],
+             "pcaps": [str(p) for p in block.points] + [str(block.merged)]}
+    (tmp_path / "results.json").write_text(json.dumps({"topology": "x", "checks": [entry]}))
+    return tmp_path, entry
+
+
+def test_check_ladders_from_results_json(tmp_path):
+    _, entry = results_dir(tmp_path)
+    (ladder,) = check_ladders(record_of(entry))
+    assert ladder.title.startswith("dora: ")
+    assert ladder.arrows[0].erratum == "dhcp-ports"
+    assert ladder.arrows[-1].style == "missing" and ladder.arrows[-1].src == "xiaoming"
+
+
+def test_the_ladder_command(tmp_path, capsys):
+    out, _ = results_dir(tmp_path)
+    assert main(["ladder", str(out), "--check", "dora", "--width", "70"]) == 0
+    text = capsys.readouterr().out
+    assert "DHCP DISCOVER" in text and all(len(line) <= 70 for line in text.splitlines())
+    merged_path = out / "pcaps" / "dora" / "merged.pcap"
+    assert main(["ladder", str(merged_path), "--width", "90"]) == 0
+    assert "xiaoming" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv", [["--check", "nope"], ["--width", "5"]])
+def test_the_ladder_command_refuses_wrong_input(tmp_path, capsys, argv):
+    out, _ = results_dir(tmp_path)
+    assert main(["ladder", str(out), *argv]) == 2
+
+
+def test_the_ladder_command_refuses_a_check_of_a_file_and_a_missing_path(tmp_path, capsys):
+    out, _ = results_dir(tmp_path)
+    assert main(["ladder", str(out / "pcaps" / "dora" / "merged.pcap"), "--check", "x"]) == 2
+    assert main(["ladder", str(tmp_path / "nothing")]) == 2
+    (tmp_path / "empty").mkdir()
+    assert main(["ladder", str(tmp_path / "empty")]) == 2
