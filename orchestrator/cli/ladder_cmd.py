@@ -8,10 +8,12 @@ from pathlib import Path
 
 from .. import registry
 from ..errors import FlowlabError
-from ..ladder.load import check_ladders, labelled, record_of, results, siblings
+from ..ladder.load import (LadderInputError, check_ladders, labelled, record_of, results,
+                           siblings)
 from ..ladder.model import build
 from ..ladder.text import render
 from ..model import Topology
+from . import output
 
 NAME = "ladder"
 HELP = "draw a check's capture as a ladder diagram in the terminal"
@@ -87,7 +89,11 @@ def show_ladders(checks, topo: Topology | None, width: int | None = None) -> Non
     for check in checks:
         record = record_of(check.as_dict()) if hasattr(check, "as_dict") else \
             record_of(check) if isinstance(check, dict) else check
-        ladders = check_ladders(record, topo)
+        try:
+            ladders = check_ladders(record, topo)
+        except LadderInputError as exc:      # one check's lost capture: the others still drawn
+            output.note(f"{record.name}: no ladder: {exc}")
+            continue
         if not ladders:
             sys.stdout.write(f"\n{record.name}: no capture to draw\n")
         for ladder in ladders:

@@ -1,8 +1,11 @@
-"""Ladder (sequence) diagrams of captures: the model (:mod:`.model`), its
-text rendering for a terminal (:mod:`.text`), and loading a check's
-captures from a verify output directory (:mod:`.load`)."""
+"""Ladder (sequence) diagrams of captures: the records and their building
+(:mod:`.model`, with :mod:`.stations` and :mod:`.labels`), errata and
+failures marked on them (:mod:`.marks`), their text rendering for a
+terminal (:mod:`.text`), and a check's captures read back from a verify
+output directory (:mod:`.load`)."""
 
-from .model import Arrow, Ladder, Lifeline, build, draw_failure, draw_failure_text, mark_errata
+from .marks import draw_failure, draw_failure_text, frames_of, mark_errata
+from .model import Arrow, Ladder, Lifeline, build
 
 __all__ = ["Arrow", "Ladder", "Lifeline", "build", "draw_failure", "draw_failure_text",
-           "mark_errata"]
+           "frames_of", "mark_errata"]

@@ -18,7 +18,8 @@ from ..capture import point_label
 from ..errors import FlowlabError
 from ..packets import Packets, read
 from ..recording import MERGED
-from .model import ERRATUM_SHOWN_BY, Ladder, build, draw_failure_text, mark_errata
+from .marks import ERRATUM_SHOWN_BY, draw_failure_text, mark_errata
+from .model import Ladder, build
 
 
 class LadderInputError(FlowlabError):

@@ -12,8 +12,8 @@ import pytest
 from orchestrator import registry
 from orchestrator.checks.base import Demonstrated
 from orchestrator.cli import main
-from orchestrator.ladder import Arrow, build, draw_failure, draw_failure_text, mark_errata
-from orchestrator.ladder.model import frames_of
+from orchestrator.ladder import (Arrow, build, draw_failure, draw_failure_text, frames_of,
+                                 mark_errata)
 from orchestrator.ladder.load import Block, blocks, check_ladders, labelled, point_of, record_of
 from orchestrator.ladder.text import render
 from orchestrator.packets import ExpectationFailed, dhcp, expect, merge, read, synth, write_pcap
@@ -71,6 +71,15 @@ def test_without_the_model_stations_are_named_by_point_address_or_mac(dora, web)
     assert build(dora).names == ["xiaoming", "10.1.1.1", "10.10.10.1", "srv"]
     names = build(web).names
     assert names[0] == "xiaoming" and "edge" in names and len(names) == 4
+
+
+def test_a_router_captured_at_two_interfaces_is_two_lifelines_by_what_it_forwarded(tmp_path):
+    scenario = synth.routed_ping()       # as if captured on a router's two interfaces
+    scenario = {"gw9-eth0": scenario["xiaoming-eth0"], "gw9-eth1": scenario["xiaoli-eth0"]}
+    packets, _ = merged(scenario, tmp_path, "router")
+    ladder = build(packets)
+    assert ladder.names == ["10.1.1.2", "gw9 (gw9-eth0)", "gw9 (gw9-eth1)", "10.1.2.2"]
+    assert ladder.arrows[2].crossed == tuple(ladder.names)
 
 
 # ---------------------------------------------------------------- arrows
@@ -294,3 +303,12 @@ def test_the_ladder_command_refuses_a_check_of_a_file_and_a_missing_path(tmp_pat
     assert main(["ladder", str(tmp_path / "nothing")]) == 2
     (tmp_path / "empty").mkdir()
     assert main(["ladder", str(tmp_path / "empty")]) == 2
+
+
+def test_a_lost_capture_is_noted_and_the_other_checks_still_drawn(tmp_path, capsys):
+    from orchestrator.cli.ladder_cmd import show_ladders
+    _, entry = results_dir(tmp_path)
+    lost = dict(entry, name="lost", pcaps=[str(tmp_path / "gone" / "merged.pcap")])
+    show_ladders([lost, entry], None, 80)
+    captured = capsys.readouterr()
+    assert "lost: no ladder" in captured.err and "dora: " in captured.out
