@@ -35,7 +35,7 @@ from services import plan
 from services.dhcp_client import DhcpClient
 from services.lease import Lease
 
-from . import capabilities, cleanup, netbuild, ovs
+from . import capabilities, cleanup, netbuild, ovs, retention
 from .binaries import require_all
 from .errors import LabError
 from .model import Interface, Port, Switch, Topology
@@ -110,6 +110,7 @@ class Lab:
         self._refuse_clashes(ovs.ensure_running())
         setLogLevel("error")
         self.datapath = capabilities.datapath(self.settings.datapath)
+        retention.prune(retention.Policy.from_environment(), self.settings.runs_base)
         self.run = RunDir.create(self.topo.name, self.settings.runs_base)
         self.state = RunState(
             run_id=self.run.run_id, topology=self.topo.name, spec=self.spec,

@@ -6,9 +6,9 @@ import os
 import signal
 import time
 
-from .. import cleanup
+from .. import cleanup, retention
 from ..errors import FlowlabError
-from ..rundir import DOWN, live_runs
+from ..rundir import DOWN
 from . import output
 from .common import add_format_argument, add_run_argument, find_live_run, require_root
 
@@ -16,7 +16,7 @@ NAME = "down"
 HELP = "bring the lab that is up down"
 DESCRIPTION = ("Ask the 'up' process holding the lab to tear it down (SIGTERM) and wait "
                "until it has; if that process is gone, remove what it left. "
-               "--list shows the labs that are up.")
+               "--list shows the labs that are up (--all: every run kept), with their size.")
 
 GRACE_SECONDS = 60
 
@@ -24,18 +24,33 @@ GRACE_SECONDS = 60
 def configure(parser):
     add_run_argument(parser)
     parser.add_argument("--list", action="store_true", help="list the labs that are up")
+    parser.add_argument("--all", action="store_true",
+                        help="with --list: every run directory kept, up or down, with its size")
     add_format_argument(parser, "the list of --list")
+
+
+def _size(count: int) -> str:
+    for unit in ("B", "KiB", "MiB"):
+        if count < 1024:
+            return f"{count:.0f} {unit}" if unit == "B" else f"{count:.1f} {unit}"
+        count /= 1024
+    return f"{count:.1f} GiB"
 
 
 def run(args) -> int:
     if args.list:
-        runs = [s for _r, s in live_runs()]
+        entries = [e for e in retention.listing() if args.all or e.state.live]
         if args.format == "json":
-            output.print_json([{"run": s.run_id, "topology": s.topology, "spec": s.spec,
-                                "owner_pid": s.owner_pid} for s in runs])
+            output.print_json([{"run": e.state.run_id, "topology": e.state.topology,
+                                "spec": e.state.spec, "owner_pid": e.state.owner_pid,
+                                "up": e.state.live, "bytes": e.bytes,
+                                "path": str(e.run.path)} for e in entries])
         else:
-            output.table("labs up", ["run", "topology", "owner pid"],
-                         [[s.run_id, s.topology, s.owner_pid] for s in runs])
+            output.table("runs" if args.all else "labs up",
+                         ["run", "topology", "owner pid", "up", "size", "age"],
+                         [[e.state.run_id, e.state.topology, e.state.owner_pid,
+                           "yes" if e.state.live else "no", _size(e.bytes),
+                           f"{e.age_days * 24:.1f} h"] for e in entries])
         return 0
     require_root(NAME)
     run_dir, state = find_live_run(args.run)

@@ -171,8 +171,8 @@ def test_every_command_that_prints_a_table_or_list_takes_format_table_or_json(co
     assert exit_info.value.code == 2
 
 
-def test_down_list_as_json_with_no_lab_up(capsys, monkeypatch):
-    monkeypatch.setattr("orchestrator.cli.down_cmd.live_runs", lambda: [])
+def test_down_list_as_json_with_no_lab_up(capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("FLOWLAB_RUNS", str(tmp_path))
     assert main(["down", "--list", "--format", "json"]) == 0
     assert json.loads(capsys.readouterr().out) == []
 
