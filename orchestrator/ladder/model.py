@@ -189,6 +189,11 @@ def build(packets: Sequence[Packet], topo=None, title: str = "") -> Ladder:
         first = g.packets[0]
         src = names[crossed[0]] if crossed else BROADCAST
         dst = names[crossed[-1]] if len(crossed) > 1 else BROADCAST
+        if broadcast and len(crossed) > 1 and g.packets[0].kinds & K.ETH \
+                and is_group(g.packets[0].eth.dst):
+            # heard by everyone on the wire: drawn to the farthest who heard it
+            start = order.index(crossed[0])
+            dst = names[max(crossed[1:], key=lambda k: abs(order.index(k) - start))]
         arrows.append(Arrow(frames=tuple(g.frames), time=first.time, src=src, dst=dst,
                             label=label_of(first), kind=kind_of(first), broadcast=broadcast,
                             crossed=tuple(names[k] for k in crossed)))

@@ -75,8 +75,9 @@ class Stations:
         points = list(dict.fromkeys(p.point for p in packets))
         for point in points:
             mac = self._model_mac(point, packets) or through.get(point)
-            counts = unicast.get(point)
-            if mac is None and counts:
+            owned = set(self.owner_of_point.values())
+            counts = {m: n for m, n in (unicast.get(point) or {}).items() if m not in owned}
+            if mac is None and counts:      # one MAC, one interface: not another point's
                 top = max(counts.values())
                 tied = [m for m, n in counts.items() if n == top]
                 mac = tied[0] if len(tied) == 1 else _likely_owner(point, tied, packets)
@@ -160,7 +161,7 @@ class Stations:
         owner = self.owner_of_point.get(point)
         if owner is not None:
             return self.key_of_mac(owner)
-        return self.point_station(point)
+        return self.point_station(point) or split_point(point)
 
     def key_of_mac(self, mac: str) -> tuple[str, str]:
         """A station key: ``(node, interface)``; interface empty when unknown."""
@@ -186,8 +187,10 @@ def _likely_owner(point: str, tied: list[str], packets) -> str:
     DHCP client's (chaddr of a request from 0.0.0.0), the DHCP server's
     (a reply from its server identifier), else one that only sends packets
     it originated from one address (a router forwards others'), else the
-    first."""
+    first to send there (the capture was started for its traffic)."""
     at = [p for p in packets if p.point == point and p.kinds & K.ETH]
+    senders = list(dict.fromkeys(p.eth.src for p in at))
+    tied = sorted(tied, key=lambda m: senders.index(m) if m in senders else len(senders))
     for p in at:
         if p.kinds & K.DHCP and p.eth.src in tied:
             d = p.dhcp

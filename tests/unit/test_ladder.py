@@ -127,6 +127,20 @@ def test_different_packets_at_two_points_stay_two_arrows(tmp_path):
     assert [a.frames for a in build(packets).arrows if a.kind == "icmp"] == [(3,), (4,), (5, 6)]
 
 
+def test_a_broadcast_heard_at_several_points_is_one_arrow_to_the_farthest(tmp_path):
+    scenario = synth.arp_ping(pings=1)
+    request, reply = scenario["xiaoming-eth0"][:2]
+    scenario["xiaomei-eth0"] = [request.copy(), reply.copy()]
+    scenario["xiaoli-eth0"] = [request.copy()]       # flat: the request is heard there too
+    packets, _ = merged(scenario, tmp_path, "flat")
+    ladder = build(packets)
+    who_has = ladder.arrows[0]
+    assert len(who_has.frames) == 3 and who_has.broadcast
+    assert who_has.src == "xiaoming" and set(who_has.crossed) == {"xiaoming", "xiaomei", "xiaoli"}
+    assert who_has.dst == ladder.names[-1]
+    assert ladder.arrows[1].frames and not ladder.arrows[1].broadcast
+
+
 # ---------------------------------------------------------------- labels
 
 def test_labels_as_the_textbook_writes_them(dora, web, ping, tmp_path):
