@@ -6,6 +6,8 @@ and the text fitting its width; right captures and wrong ones."""
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 
 import pytest
 
@@ -172,6 +174,26 @@ def test_frame_numbers_are_positions_in_the_merged_file(tmp_path, enterprise):
     # the merged file knows no points: each packet got its point back
     assert {p.point for p in packets} == {"xiaoming-eth0", "edge-eth1"}
     assert [p.point for p in packets[:2]] == ["xiaoming-eth0", "edge-eth1"]
+
+
+@pytest.mark.skipif(not shutil.which("tshark"), reason="tshark is not installed")
+def test_frame_numbers_are_wiresharks(tmp_path, enterprise):
+    packets, block = merged(synth.dora_relay(), tmp_path, "tshark")
+    shown = subprocess.run(["tshark", "-r", str(block.merged), "-T", "fields", "-e",
+                            "frame.number", "-e", "dhcp.option.dhcp", "-e", "dhcp.id", "-e",
+                            "arp.dst.proto_ipv4"], capture_output=True, text=True, check=True)
+    wireshark = {int(number): rest for number, *rest in
+                 (line.split("\t") for line in shown.stdout.splitlines())}
+    types = {"1": "DISCOVER", "2": "OFFER", "3": "REQUEST", "5": "ACK"}
+    arrows = build(packets, enterprise).arrows
+    assert sorted(f for a in arrows for f in a.frames) == sorted(wireshark)
+    for arrow in arrows:
+        for frame in arrow.frames:
+            kind, xid, arp_target = wireshark[frame]
+            if arrow.kind == "dhcp":
+                assert arrow.label.startswith(f"DHCP {types[kind]} xid {xid}")
+            else:
+                assert arrow.label == f"ARP who-has {arp_target} tell 0.0.0.0"
 
 
 def test_a_merged_file_alone_keeps_its_own_name_as_point(tmp_path):
