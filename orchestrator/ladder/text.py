@@ -129,9 +129,9 @@ def _arrow(arrow: Arrow, layout: _Layout, t0: float) -> list[str]:
         text = "<" * head_len + lead + shown
         body = text + body[len(text):]
     layout.put(row, left + 1, body[:span])
-    row[left + 1:right] = list(body[:span])
     for name in arrow.crossed:
-        if name in x and left < x[name] < right and row[x[name]] == shaft[0]:
+        if name in x and left < x[name] < min(right, layout.width) \
+                and row[x[name]] == shaft[0]:
             row[x[name]] = "+"
     lines = ["".join(row)]
     if shown != label:

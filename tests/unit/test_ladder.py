@@ -283,6 +283,13 @@ def test_the_text_fits_the_width(web, enterprise, width):
     assert all("-->" in line or "<--" in line or ">" in line or "<" in line for line in arrows)
 
 
+@pytest.mark.parametrize("width", [20, 27, 33])
+def test_lifelines_beyond_a_narrow_terminal_are_cut_not_overflowing(web, enterprise, width):
+    lines = render(build(web, enterprise, title="web-11"), width).splitlines()
+    assert all(len(line) <= width for line in lines)
+    assert sum(1 for line in lines if line[:1].isdigit()) == 11
+
+
 def test_the_text_draws_lifelines_directions_and_frames(ping, enterprise):
     text = render(build(ping, enterprise), 120)
     lines = text.splitlines()
