@@ -8,7 +8,7 @@ PYTHON      := .venv/bin/python
 PYTEST_ARGS ?=
 DEMO        ?= enterprise
 
-.PHONY: help setup demo test unit bench clean lint fresh-machine
+.PHONY: help setup demo test unit bench soak clean lint fresh-machine
 
 help:
 	@echo "make setup   install packages, start Open vSwitch, create .venv (.ci/setup)"
@@ -16,6 +16,7 @@ help:
 	@echo "make test    all tests (PYTEST_ARGS='...' passes options to pytest)"
 	@echo "make unit    unit tests only (tests/unit)"
 	@echo "make bench   the benchmarks of bench/ (bring-up, leases, DNS, pcap reading, verify, reach)"
+	@echo "make soak    100 up/exec/down cycles and 20 verify runs of $(DEMO), nothing left behind"
 	@echo "make clean   remove leftovers of crashed runs (python -m orchestrator clean)"
 	@echo "make lint    byte-compile every Python file (syntax check)"
 	@echo "make fresh-machine  .ci/run and make demo in a blank Debian root (debootstrap)"
@@ -48,6 +49,10 @@ bench: setup
 	$(PYTHON) bench/verify.py --topology enterprise --topology tests/topologies/chain.py \
 	    --topology tests/topologies/campus.py --topology tests/topologies/tworelays.py
 	$(PYTHON) bench/reach.py
+
+# Long: about 25 minutes on 2 cores. Not part of `make test`.
+soak: setup
+	$(PYTHON) bench/soak.py --topology $(DEMO) --cycles 100 --verifies 20
 
 clean:
 	@if [ ! -x $(PYTHON) ]; then echo "make clean: no .venv yet; run 'make setup' first" >&2; exit 1; fi
