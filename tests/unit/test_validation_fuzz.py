@@ -11,6 +11,7 @@ code, and nothing is created: validation touches no system state.
 from __future__ import annotations
 
 import random
+from pathlib import Path
 from dataclasses import replace
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 
@@ -225,7 +226,13 @@ def broken_models():
         yield build.__module__.rsplit(".", 1)[-1], what, topo
 
 
+def machine_state() -> tuple:
+    """Links and mounts of the machine: validation must create neither."""
+    return (sorted(Path("/sys/class/net").iterdir()), Path("/proc/self/mounts").read_text())
+
+
 def test_two_hundred_broken_models_give_two_hundred_clear_errors():
+    before = machine_state()
     crashes, passed, kinds = [], [], set()
     for source, what, topo in broken_models():
         try:
@@ -240,3 +247,4 @@ def test_two_hundred_broken_models_give_two_hundred_clear_errors():
     assert not crashes, "\n".join(crashes)
     assert not passed, "validated although broken:\n" + "\n".join(passed)
     assert len(kinds) >= 15, kinds
+    assert machine_state() == before
