@@ -70,6 +70,9 @@ def select(checks, names: list[str], lab_topo) -> list:
 
 
 def run(args) -> int:
+    if args.ladder and args.format == "json":
+        raise UnknownCheck("verify: --ladder draws for a terminal; it does not go with "
+                           "--format json")
     require_root(NAME)
     topo = registry.load(args.topology, topology_options(args))
     checks = select(shipped_and_users(args.topology), args.check, topo)

@@ -198,3 +198,8 @@ def test_the_cards_command_works_with_the_system_interpreter():
                             timeout=60)
     assert result.returncode == 0, result.stderr
     assert "enterprise" in {t["name"] for t in json.loads(result.stdout)}
+
+
+def test_verify_refuses_a_ladder_in_json_before_any_work(capsys):
+    assert main(["verify", "enterprise", "--ladder", "--format", "json"]) == 2
+    assert "--ladder" in capsys.readouterr().err
