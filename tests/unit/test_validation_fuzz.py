@@ -137,28 +137,25 @@ def mutate(topo, rng: random.Random) -> str:
             host.services[n] = replace(svc, params=params)
         choices.append(missing_parameter)
 
-        def unknown_parameter():
-            host, n = rng.choice(services)
+        def set_param(kinds, param: str, value) -> None:
+            """One service of one of ``kinds`` (None: any) gets ``param`` = ``value``."""
+            found = [(h, n) for h, n in services if kinds is None or h.services[n].kind in kinds]
+            if not found:
+                raise _Skip
+            host, n = rng.choice(found)
             svc = host.services[n]
-            host.services[n] = replace(svc, params={**svc.params, "colour": "blue"})
+            host.services[n] = replace(svc, params={**svc.params, param: value})
+
+        def unknown_parameter():
+            set_param(None, "colour", "blue")
         choices.append(unknown_parameter)
 
         def wrong_interface_parameter():
-            relays = [(h, n) for h, n in services if h.services[n].kind == "dhcp-relay"]
-            if not relays:
-                raise _Skip
-            host, n = rng.choice(relays)
-            svc = host.services[n]
-            host.services[n] = replace(svc, params={**svc.params, "upstream": "nosuch-eth9"})
+            set_param({"dhcp-relay"}, "upstream", "nosuch-eth9")
         choices.append(wrong_interface_parameter)
 
         def listen_elsewhere():
-            dns = [(h, n) for h, n in services if h.services[n].kind.startswith("dns-r")]
-            if not dns:
-                raise _Skip
-            host, n = rng.choice(dns)
-            svc = host.services[n]
-            host.services[n] = replace(svc, params={**svc.params, "listen": "192.0.2.77"})
+            set_param({"dns-resolver", "dns-authoritative"}, "listen", "192.0.2.77")
         choices.append(listen_elsewhere)
 
     if dhcp:
