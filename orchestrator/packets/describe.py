@@ -120,6 +120,10 @@ def summary(packet, verbose: bool = False, macs: bool = False) -> str:
                 text += " (probe)"
         elif a.op == "reply":
             text = f"ARP reply {a.sender_ip} is-at {a.sender_mac}"
+        elif a.op == "rarp-request":
+            text = f"RARP who-is {a.target_mac} tell {a.sender_mac}"
+        elif a.op == "rarp-reply":
+            text = f"RARP reply {a.target_mac} at {a.target_ip}"
         else:
             text = f"ARP {a.op} {a.sender_ip} > {a.target_ip}"
         return head + text

@@ -256,7 +256,8 @@ class Packet:
                 if l4 + 8 <= end:
                     k |= K.ICMP
                     self._l7 = l4 + 8
-        elif ethertype == 0x0806:
+        elif ethertype == 0x0806 or ethertype == 0x8035:
+            # RARP (0x8035) has ARP's layout; its opcodes (3, 4) tell it apart.
             if l3 + 28 <= end:
                 k |= K.ARP
         self._kinds = k
