@@ -398,6 +398,8 @@ class RaceReport:
     dropped: dict[str, int] = field(default_factory=dict)
     """Packets the kernel dropped per capture point: an OFFER could be
     among them, so no verdict of "exactly one OFFER" stands on such captures."""
+    spec: str = ""
+    """Where the topology came from (a name or a file), for ``report DIR``."""
 
     @property
     def distribution(self) -> dict[str, int]:
@@ -457,7 +459,8 @@ class RaceReport:
 
     def as_dict(self, own_gateway: str) -> dict:
         passed, reason = self.verdict(own_gateway)
-        return {"topology": self.topology, "backend": self.backend, "vlans": self.vlans,
+        return {"topology": self.topology, "spec": self.spec, "backend": self.backend,
+                "vlans": self.vlans,
                 "client": self.client, "passed": passed, "verdict": reason,
                 "distribution": self.distribution, "first_offer": self.first_offer,
                 "gap_ms": self.gap_stats(), "seconds": round(self.seconds, 3),

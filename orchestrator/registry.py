@@ -44,6 +44,12 @@ def looks_like_path(spec: str) -> bool:
     return spec.endswith(".py") or "/" in spec
 
 
+def recorded_spec(spec: str) -> str:
+    """``spec`` as a run records it for later (``report DIR``): a registered
+    name as it is, a file by its absolute path."""
+    return str(Path(spec).resolve()) if looks_like_path(spec) else spec
+
+
 def _import_file(path: Path) -> ModuleType:
     """Import a user's file once per process: ``load`` and ``user_checks``
     both need it, and a second import would run the user's code twice."""

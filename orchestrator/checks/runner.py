@@ -3,7 +3,8 @@
 Checks run one after another in the order of FLOWS.md; one that fails does
 not stop the others.  Each gets its own pcap directory; ``results.json``
 holds, per check, its name, verdict, key evidence, failures, the errata it
-demonstrated, its time and the part of it spent waiting on protocol timers.
+demonstrated, its time and the part of it spent waiting on protocol timers,
+and per capture block the frames and distinct packets (a ladder's arrows).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Callable
 
 from ..errors import FlowlabError
 from ..lab import Lab
+from ..ladder.load import capture_counts
 from .base import Check, CheckContext, CheckResult
 
 
@@ -49,13 +51,15 @@ def run_checks(lab: Lab, checks: list[Check], out: Path,
 
 
 def write_results(out: Path, topology: str, options: dict, results: list[CheckResult],
-                  seconds: float, unbound: list[str] = ()) -> Path:
-    """``unbound``: the DHCP clients that held no lease when the lab came up."""
+                  seconds: float, unbound: list[str] = (), spec: str = "") -> Path:
+    """``unbound``: the DHCP clients that held no lease when the lab came up;
+    ``spec``: where the topology came from (a name or a file), for the report."""
     out.mkdir(parents=True, exist_ok=True)
     path = out / "results.json"
     path.write_text(json.dumps({
-        "topology": topology, "options": options, "passed": all(r.passed for r in results),
+        "topology": topology, "spec": spec, "options": options,
+        "passed": all(r.passed for r in results),
         "seconds": round(seconds, 3), "unbound": list(unbound),
-        "checks": [r.as_dict() for r in results],
+        "checks": [dict(r.as_dict(), captures=capture_counts(r.pcaps)) for r in results],
     }, indent=2))
     return path

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from dataclasses import replace
 from pathlib import Path
 
@@ -10,7 +11,7 @@ from ..lab import Lab, LabSettings
 from ..race import (RaceError, RaceReport, plan, run_race, slow_relay, slow_relay_gateway,
                     write_report)
 from ..validation import validate
-from . import output
+from . import output, report_cmd
 from .common import (add_format_argument, add_topology_arguments, require_root,
                      topology_options)
 
@@ -49,7 +50,11 @@ def configure(parser):
     parser.add_argument("--slow-relay", metavar="NODE=DELAY",
                         help="delay one racing relay (e.g. gw1=5ms); needs netem in the kernel")
     parser.add_argument("--out", type=Path, metavar="DIR",
-                        help="where race.json and pcaps/trial-NN/ go (default: the run directory)")
+                        help="where race.json, pcaps/trial-NN/ and report.html go (default: the "
+                             "run directory)")
+    parser.add_argument("--compare", action="store_true",
+                        help="run the race flat, then the same trials with VLANs (the fix), "
+                             "into DIR/flat and DIR/vlan; report.html shows them side by side")
     add_format_argument(parser, "the trials and the verdict")
 
 
@@ -69,15 +74,25 @@ def prepare(args) -> tuple:
 
 
 def run(args) -> int:
+    if args.compare:
+        return compare(args)
+    passed, _ = race_once(args)
+    return 0 if passed else 1
+
+
+def race_once(args, out: Path | None = None) -> tuple[bool, Path]:
+    """One race as ``args`` ask: its table, verdict, race.json and report.html;
+    (shown as asked, the output directory)."""
     topo, setup = prepare(args)       # from the model alone: nothing built yet
     require_root(NAME)
     with output.progress(f"racing {setup.client} on {topo.name} "
                          f"({'VLANs' if args.vlan else 'flat'})") as report:
         with Lab(topo, args.topology, LabSettings(progress=report)) as lab:
             notes = [slow_relay(lab, setup, args.slow_relay)] if args.slow_relay else []
-            out = args.out or lab.run.path / "race"
+            out = out or args.out or lab.run.path / "race"
             race, setup = run_race(lab, setup, args.trials, out, report)
             race.notes += notes
+    race.spec = registry.recorded_spec(args.topology)
     path = write_report(race, setup, out)
     passed, reason = race.verdict(setup.own_gateway)
     if args.format == "json":
@@ -88,7 +103,30 @@ def run(args) -> int:
             output.note(note)
         output.out.print(("" if passed else "FAILED: ") + reason, markup=False)
         output.note(f"race.json and per-trial pcaps: {path.parent}")
-    return 0 if passed else 1
+    report_cmd.write_after_run(out)
+    return passed, out
+
+
+def compare(args) -> int:
+    """The race flat, then with VLANs, both refused before anything is built
+    when either cannot run; one report with the two side by side (in DIR,
+    or in the flat run's directory with the VLAN run beneath it)."""
+    if args.format == "json":
+        raise RaceError("race: --compare prints the two runs as tables; their JSON is in "
+                        "DIR/flat/race.json and DIR/vlan/race.json (use --out DIR)")
+    flat, vlan = copy.copy(args), copy.copy(args)
+    flat.vlan, vlan.vlan = False, True
+    for each in (flat, vlan):
+        prepare(each)
+    require_root(NAME)
+    if args.out:
+        top = args.out
+        shown, _ = race_once(flat, top / "flat")
+    else:                             # the flat run's directory, the VLAN run inside it
+        shown, top = race_once(flat)
+    fixed, _ = race_once(vlan, top / "vlan")
+    report_cmd.write_after_run(top)
+    return 0 if shown and fixed else 1
 
 
 def show(race: RaceReport) -> None:

@@ -11,7 +11,7 @@ from ..checks.errata import ERRATA
 from ..checks.runner import run_checks, write_results
 from ..errors import FlowlabError
 from ..lab import Lab, LabSettings
-from . import ladder_cmd, output
+from . import ladder_cmd, output, report_cmd
 from .common import add_topology_arguments, require_root, topology_options
 
 NAME = "verify"
@@ -87,7 +87,7 @@ def run(args) -> int:
     seconds = time.monotonic() - start
     path = write_results(out, topo.name, {"vlans": topo.options.vlans,
                                           "dhcp_server": topo.options.dhcp_server}, results,
-                         seconds, unbound)
+                         seconds, unbound, registry.recorded_spec(args.topology))
     if args.format == "json":
         output.print_json([r.as_dict() for r in results])
     else:
@@ -97,6 +97,7 @@ def run(args) -> int:
         for line in unbound:
             output.note(f"when the lab came up, {line}")
         output.note(f"results: {path}")
+    report_cmd.write_after_run(out)
     return 0 if results and all(r.passed for r in results) else 1
 
 

@@ -19,7 +19,7 @@ from ..errors import FlowlabError
 from ..packets import Packets, read
 from ..recording import MERGED
 from .marks import ERRATUM_SHOWN_BY, draw_failure_text, mark_errata
-from .model import Ladder, build
+from .model import Ladder, build, distinct_packets
 
 
 class LadderInputError(FlowlabError):
@@ -86,6 +86,19 @@ def labelled(block: Block, topo=None) -> Packets:
         if points:
             p.point = points.popleft()
     return merged
+
+
+def capture_counts(pcaps: list[str]) -> list[dict]:
+    """Per capture block of a check: its merged file, the frames in it and
+    the distinct packets (each seen at one point or more), which results.json
+    keeps so that a drawing of the capture can be held to it."""
+    counts = []
+    for block in blocks(list(pcaps)):
+        if block.merged.is_file():
+            packets = labelled(block)
+            counts.append({"merged": str(block.merged), "frames": len(packets),
+                           "packets": distinct_packets(packets)})
+    return counts
 
 
 @dataclass(frozen=True)

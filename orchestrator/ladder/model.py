@@ -138,6 +138,12 @@ def _translated(first: Packet, later: Packet) -> bool:
     return (a.src != b.src) != (a.dst != b.dst)
 
 
+def distinct_packets(packets: Sequence[Packet]) -> int:
+    """How many packets a merged capture holds once the sightings of each at
+    several points are counted once: the number of arrows of its ladder."""
+    return len(_group(list(packets)))
+
+
 def build(packets: Sequence[Packet], topo=None, title: str = "") -> Ladder:
     """The ladder of a merged capture (see the module's docstring)."""
     packets = list(packets)

@@ -1,0 +1,244 @@
+"""What a report page shows, read back from a run's output directory: the
+checks of a verify run (results.json) or the runs of a race (race.json in
+the directory or in its subdirectories, side by side), each drawn from its
+own pcaps.  Typed records for the templates, built from the files alone, so
+``report DIR`` re-renders exactly what verify and race wrote.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from .. import registry
+from ..errors import FlowlabError
+from ..ladder.load import LadderInputError, check_ladders, labelled, results, siblings
+from ..ladder.model import build
+from ..ladder.svg import render_svg
+from ..model import Topology, TopologyOptions
+from ..recording import MERGED
+from .charts import bar_chart, histogram
+
+RACE_FILE = "race.json"
+VERIFY_FILE = "results.json"
+
+
+class ReportInputError(FlowlabError):
+    exit_status = 2
+
+
+@dataclass(frozen=True)
+class Link:
+    text: str
+    href: str
+
+
+@dataclass(frozen=True)
+class Drawing:
+    """One ladder of a check (or of a trial): the SVG and what it was drawn from."""
+
+    caption: str
+    svg: str
+    pcaps: tuple[Link, ...] = ()
+    packets: int | None = None          # what results.json counted for this capture
+
+
+@dataclass(frozen=True)
+class CheckView:
+    name: str
+    passed: bool
+    skipped: bool
+    seconds: float
+    evidence: str
+    failures: tuple[str, ...]
+    errata: tuple[dict, ...]
+    drawings: tuple[Drawing, ...]
+    problem: str = ""                   # why a capture could not be drawn
+
+
+@dataclass(frozen=True)
+class VerifyView:
+    topology: str
+    passed: bool
+    seconds: float
+    options: dict
+    unbound: tuple[str, ...]
+    checks: tuple[CheckView, ...]
+
+
+@dataclass(frozen=True)
+class TrialView:
+    index: int
+    summary: str
+    decided_by: str
+    ok: bool
+    drawing: Drawing | None
+    problem: str = ""
+
+
+@dataclass(frozen=True)
+class RaceRunView:
+    label: str
+    path: str
+    passed: bool
+    verdict: str
+    facts: tuple[tuple[str, str], ...]
+    outcome_chart: str
+    first_chart: str
+    gap_chart: str
+    trials: tuple[TrialView, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class RaceView:
+    client: str
+    topology: str
+    runs: tuple[RaceRunView, ...]
+
+
+def topology_for(spec: str | None, recorded: str, recorded_spec: str = "",
+                 options: dict | None = None) -> Topology | None:
+    """The model that names the stations: the one asked for, else the one
+    the run recorded (its file while it still exists, or its registered
+    name), built with the run's recorded options; None draws from the
+    packets alone."""
+    known = {t.name for t in registry.available()}
+    built = TopologyOptions(**{k: v for k, v in (options or {}).items()
+                               if k in ("vlans", "dhcp_server")})
+    for candidate in (spec, recorded_spec, recorded):
+        if candidate and (candidate == spec or candidate in known or (
+                registry.looks_like_path(candidate) and Path(candidate).is_file())):
+            return registry.load(candidate, built)
+    return None
+
+
+def _links(directory: Path, paths) -> tuple[Link, ...]:
+    return tuple(Link(Path(p).name if Path(p).name != MERGED else f"{Path(p).parent.name}/"
+                      f"{MERGED}", os.path.relpath(p, directory)) for p in paths)
+
+
+# ---------------------------------------------------------------- verify
+
+def verify_view(directory: Path, topo_spec: str | None = None) -> VerifyView:
+    """The checks of a verify output directory, each with its ladders drawn
+    with the model asked for (else the one the run recorded)."""
+    _, records = results(directory)           # refuses a missing or broken results.json
+    data = json.loads((directory / VERIFY_FILE).read_text())
+    topo = topology_for(topo_spec, data.get("topology", ""), data.get("spec", ""),
+                        data.get("options"))
+    checks = []
+    for entry, record in zip(data["checks"], records):
+        counts = {c["merged"]: c["packets"] for c in entry.get("captures", ())}
+        drawings, problem = [], ""
+        try:
+            ladders = check_ladders(record, topo)
+        except LadderInputError as exc:
+            ladders, problem = [], str(exc)
+        merged = [p for p in record.pcaps if Path(p).name == MERGED]
+        for ladder, merged_path in zip(ladders, merged):
+            points = [p for p in _block_points(record.pcaps, merged_path)]
+            drawings.append(Drawing(ladder.title.split(": ", 1)[0], render_svg(
+                ladder, uid=f"c{len(checks)}d{len(drawings)}"),
+                _links(directory, [merged_path] + points), counts.get(merged_path)))
+        checks.append(CheckView(record.name, record.passed, bool(entry.get("skipped")),
+                                float(entry.get("seconds", 0)), entry.get("evidence", ""),
+                                record.failures, record.errata, tuple(drawings), problem))
+    return VerifyView(data.get("topology", ""), bool(data.get("passed")),
+                      float(data.get("seconds", 0)), data.get("options", {}),
+                      tuple(data.get("unbound", ())), tuple(checks))
+
+
+def _block_points(pcaps, merged_path: str) -> list[str]:
+    """The point files listed before ``merged_path`` since the previous merge."""
+    found: list[str] = []
+    for p in pcaps:
+        if p == merged_path:
+            return found
+        found = [] if Path(p).name == MERGED else found + [p]
+    return []
+
+
+# ---------------------------------------------------------------- race
+
+def race_files(directory: Path) -> list[Path]:
+    """The race runs of a directory: its own race.json, then those of its
+    subdirectories (flat, vlan, a controller's...) in name order."""
+    own = directory / RACE_FILE
+    return ([own] if own.is_file() else []) + sorted(directory.glob(f"*/{RACE_FILE}"))
+
+
+def run_label(data: dict) -> str:
+    label = "VLANs" if data.get("vlans") else "flat"
+    controller = data.get("controller")
+    if controller:
+        label += f", {controller}"
+    return f"{label} ({data.get('backend', '?')})"
+
+
+def race_view(directory: Path, topo_spec: str | None = None) -> RaceView:
+    files = race_files(directory)
+    if not files:
+        raise ReportInputError(f"{directory}: no {RACE_FILE} in it or its subdirectories")
+    runs, first = [], None
+    for path in files:
+        try:
+            data = json.loads(path.read_text())
+            first = first or data
+            topo = topology_for(topo_spec, data.get("topology", ""), data.get("spec", ""),
+                        data.get("options"))
+            runs.append(_race_run(directory, path, data, topo, len(runs)))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ReportInputError(f"{path}: not a race.json of race ({exc})") from None
+    return RaceView(first.get("client", ""), first.get("topology", ""), tuple(runs))
+
+
+def _race_run(directory: Path, path: Path, data: dict, topo, number: int) -> RaceRunView:
+    trials = data["trials"]
+    gaps = [t["gap_ms"] for t in trials if t.get("gap_ms") is not None]
+    facts = [("trials", str(len(trials))), ("client", data.get("client", "")),
+             ("DHCP server", data.get("backend", "")),
+             ("trials per minute", str(data.get("trials_per_minute", "")))]
+    if data.get("gap_ms"):
+        g = data["gap_ms"]
+        facts.append(("gap between the OFFERs",
+                      f"min {g['min']:.3f} ms, median {g['median']:.3f} ms, max {g['max']:.3f} ms"))
+    facts += [("note", n) for n in data.get("notes", ())]
+    label = run_label(data)
+    views = tuple(_trial(directory, t, topo, f"r{number}t{t['index']}") for t in trials)
+    return RaceRunView(
+        label, os.path.relpath(path, directory), bool(data.get("passed")), data.get("verdict", ""),
+        tuple(facts),
+        bar_chart(data.get("distribution", {}), f"{label}: where the client ended"),
+        bar_chart(data.get("first_offer", {}), f"{label}: whose OFFER came first"),
+        histogram(gaps, f"{label}: gap between the OFFERs"), views)
+
+
+def _trial(directory: Path, trial: dict, topo, uid: str) -> TrialView:
+    offers = "; ".join(f"{o['relay']} {o['yiaddr']} +{o['arrival_ms']:.2f} ms"
+                       for o in trial.get("offers", ()))
+    summary = (f"xid {trial.get('xid') or '?'}: OFFERs {offers or 'none'}; requested "
+               f"{trial.get('requested') or '-'}; final {trial.get('final_address') or 'none'}"
+               + (f"; {len(trial['naks'])} NAK(s)" if trial.get("naks") else ""))
+    ok = not trial.get("problems")
+    pcaps = Path(trial.get("pcaps") or "")
+    merged = pcaps / MERGED
+    if not trial.get("pcaps") or not merged.is_file():
+        return TrialView(trial["index"], summary, trial.get("decided_by", ""), ok, None,
+                         f"no capture at {merged}")
+    try:
+        block = siblings(merged)
+        ladder = build(labelled(block, topo), topo, f"trial {trial['index']}")
+        if trial.get("requested"):
+            won = f"won: the OFFER of {trial['requested']} ({trial.get('requested_via') or '?'})"
+            ladder = replace(ladder, notes=ladder.notes + (won,))
+    except FlowlabError as exc:
+        return TrialView(trial["index"], summary, trial.get("decided_by", ""), ok, None, str(exc))
+    drawing = Drawing(f"trial {trial['index']:02d}", render_svg(ladder, uid=uid, compact=True),
+                      _links(directory, [merged] + list(block.points)))
+    return TrialView(trial["index"], summary, trial.get("decided_by", ""), ok, drawing)
+
+
+__all__ = ["CheckView", "Drawing", "RaceView", "ReportInputError", "VerifyView", "race_files",
+           "race_view", "topology_for", "verify_view"]

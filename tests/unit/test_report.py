@@ -1,0 +1,203 @@
+"""The offline HTML report from synthetic run directories: charts that say
+what they count, a verify page with one ladder per capture whose arrows are
+the packets results.json counted, a failed check drawn with its missing
+packet, race runs side by side with a mini-ladder per trial, nothing that
+could fetch, and the ``report`` command; right directories and wrong ones."""
+
+from __future__ import annotations
+
+import json
+import re
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from orchestrator.cli import main
+from orchestrator.ladder.load import capture_counts
+from orchestrator.packets import synth
+from orchestrator.report.charts import bar_chart, bins_of, histogram
+from orchestrator.report.render import REPORT, write_report
+from orchestrator.report.views import ReportInputError, race_files
+from tests.unit.test_ladder import merged
+
+pytestmark = pytest.mark.timeout(60)
+
+SVG = re.compile(r"<svg\b.*?</svg>", re.S)
+
+
+def svgs(html: str, cls: str) -> list[ET.Element]:
+    """The inline SVGs of a page with the given class, parsed."""
+    found = [ET.fromstring(text) for text in SVG.findall(html)]
+    return [s for s in found if cls in s.get("class", "").split()]
+
+
+def arrows(svg: ET.Element) -> list[ET.Element]:
+    return [g for g in svg.iter("{http://www.w3.org/2000/svg}g")
+            if "arrow" in g.get("class", "").split()]
+
+
+# ---------------------------------------------------------------- charts
+
+def test_a_bar_chart_has_one_bar_per_outcome_with_its_count():
+    chart = ET.fromstring(bar_chart({"10.1.1.0/24": 13, "10.1.2.0/24": 7}, "where"))
+    bars = [r for r in chart.iter("{http://www.w3.org/2000/svg}rect")
+            if r.get("class") == "bar"]
+    assert [(b.get("data-label"), b.get("data-count")) for b in bars] == \
+        [("10.1.1.0/24", "13"), ("10.1.2.0/24", "7")]
+    assert float(bars[0].get("width")) > float(bars[1].get("width"))
+    assert chart.get("data-total") == "20"
+    assert "65%" in bar_chart({"a": 13, "b": 7}, "x")
+
+
+def test_an_empty_bar_chart_says_so():
+    assert "no trials" in bar_chart({}, "where")
+
+
+@pytest.mark.parametrize("values,bins", [([], 0), ([1.0] * 5, 1), (list(range(100)), 10),
+                                         ([0.1, 0.2, 0.9, 5.0], 2)])
+def test_bins_cover_every_value_once(values, bins):
+    found = bins_of(values)
+    assert len(found) == bins
+    assert sum(n for *_, n in found) == len(values)
+    if found:
+        assert found[0][0] == min(values) and found[-1][1] == max(values)
+
+
+def test_a_histogram_draws_its_bins():
+    chart = ET.fromstring(histogram([0.5, 0.6, 0.61, 2.0], "gap"))
+    counts = [int(r.get("data-count")) for r in chart.iter("{http://www.w3.org/2000/svg}rect")]
+    assert sum(counts) == 4 and chart.get("data-values") == "4"
+    assert "no values" in histogram([], "gap")
+
+
+# ---------------------------------------------------------------- verify
+
+def verify_dir(tmp_path, failed: bool = False):
+    """A verify output directory with two checks over synthetic captures:
+    dora (passing, or failed at its ACK) and a routed ping."""
+    entries = []
+    for name, scenario in (("dora", synth.dora_relay()), ("ping", synth.routed_ping())):
+        directory = tmp_path / "pcaps" / name
+        directory.mkdir(parents=True)
+        _, block = merged(scenario, directory, name)
+        pcaps = [str(p) for p in block.points] + [str(block.merged)]
+        entry = {"name": name, "passed": True, "evidence": f"{name} seen", "failures": [],
+                 "errata": [], "seconds": 1.5, "pcaps": pcaps}
+        entry["captures"] = capture_counts(pcaps)
+        entries.append(entry)
+    entries[0]["errata"] = [{"key": "dhcp-ports", "texts_say": "68 to 67",
+                             "capture_shows": "67 to 67 via a relay", "evidence": "x"}]
+    if failed:
+        entries[0].update(passed=False, failures=[
+            "step 4 of 4: expected dhcp(type=ACK) at xiaoming-eth0 <&>"])
+    (tmp_path / "results.json").write_text(json.dumps({
+        "topology": "enterprise", "spec": "enterprise", "options": {"vlans": True},
+        "passed": not failed, "seconds": 3.0, "unbound": [], "checks": entries}))
+    return tmp_path
+
+
+def test_the_verify_page_draws_every_packet_results_json_counted(tmp_path):
+    html = write_report(verify_dir(tmp_path)).read_text()
+    ladders = svgs(html, "ladder")
+    assert len(ladders) == 2
+    checks = json.loads((tmp_path / "results.json").read_text())["checks"]
+    counted = [c["packets"] for check in checks for c in check["captures"]]
+    drawn = [len([a for a in arrows(s) if "style-missing" not in a.get("class")])
+             for s in ladders]
+    assert drawn == counted and all(counted)
+    assert [s.get("data-arrows") for s in ladders] == [str(n) for n in counted]
+    assert 'id="check-dora"' in html and 'id="check-ping"' in html
+    assert "dhcp-ports" in html and "67 to 67 via a relay" in html
+    # the station names come from the recorded model: enterprise's
+    assert "xiaoming" in html and "gw1" in html
+
+
+def test_the_verify_page_links_its_pcaps_relatively(tmp_path):
+    directory = verify_dir(tmp_path)
+    html = write_report(directory).read_text()
+    links = re.findall(r'href="([^"]+)"', html)
+    pcaps = [link for link in links if link.endswith(".pcap")]
+    assert pcaps and all(not link.startswith("/") and (directory / link).is_file()
+                         for link in pcaps)
+
+
+def test_a_failed_check_is_drawn_with_its_missing_packet(tmp_path):
+    html = write_report(verify_dir(tmp_path, failed=True)).read_text()
+    dora = svgs(html, "ladder")[0]
+    missing = [a for a in arrows(dora) if "style-missing" in a.get("class")]
+    assert len(missing) == 1 and dora.get("data-missing") == "1"
+    assert "expected dhcp(type=ACK) at xiaoming-eth0 &lt;&amp;&gt;" in html
+    assert 'class="check fail"' in html
+
+
+def test_the_page_can_fetch_nothing(tmp_path):
+    html = write_report(verify_dir(tmp_path)).read_text()
+    assert "Content-Security-Policy" in html and "default-src 'none'" in html
+    outside = [u for u in re.findall(r"""(?:src|href)\s*=\s*["']([^"']+)""", html)
+               if re.match(r"[a-z]+:", u)]
+    assert outside == []
+    assert not re.search(r"https?://(?!www\.w3\.org/2000/svg)", html)
+
+
+# ---------------------------------------------------------------- race
+
+def race_dir(top, label: str, vlans: bool, trials: int = 3):
+    """A race output directory of ``trials`` synthetic trials."""
+    top.mkdir(parents=True, exist_ok=True)
+    entries = []
+    for index in range(1, trials + 1):
+        directory = top / "pcaps" / f"trial-{index:02d}"
+        directory.mkdir(parents=True)
+        merged(synth.relay_race(xid=0x5EED0000 + index), directory, "t")
+        entries.append({"index": index, "xid": hex(0x5EED0000 + index), "offers": [
+            {"relay": "gw1", "giaddr": "10.1.1.1", "yiaddr": "10.1.1.50", "arrival_ms": 0.8},
+            {"relay": "gw2", "giaddr": "10.1.2.1", "yiaddr": "10.1.2.50", "arrival_ms": 1.1}],
+            "gap_ms": 0.3 * index, "requested": "10.1.1.50", "final_address": "10.1.1.50",
+            "naks": [], "decided_by": "gw1's copy relayed first (0.2 ms)", "problems": [],
+            "pcaps": str(directory)})
+    (top / "race.json").write_text(json.dumps({
+        "topology": "enterprise", "spec": "enterprise", "backend": "dnsmasq", "vlans": vlans,
+        "client": "xiaoming", "passed": True, "verdict": f"{label} verdict",
+        "distribution": {"10.1.1.0/24": trials}, "first_offer": {"gw1": trials},
+        "gap_ms": {"min": 0.3, "median": 0.6, "max": 0.9}, "trials_per_minute": 60,
+        "notes": [], "trials": entries}))
+    return top
+
+
+def test_race_runs_are_drawn_side_by_side_with_a_mini_ladder_per_trial(tmp_path):
+    race_dir(tmp_path / "flat", "flat", False)
+    race_dir(tmp_path / "vlan", "vlan", True, trials=2)
+    assert [p.parent.name for p in race_files(tmp_path)] == ["flat", "vlan"]
+    html = write_report(tmp_path).read_text()
+    assert html.count('class="run pass"') == 2
+    assert html.index("flat verdict") < html.index("vlan verdict")
+    assert len(svgs(html, "bars")) == 4 and len(svgs(html, "histogram")) == 2
+    minis = svgs(html, "ladder")
+    assert len(minis) == 5 and all(arrows(s) for s in minis)
+    assert "gw1&#39;s copy relayed first" in html or "gw1's copy relayed first" in html
+
+
+def test_a_trial_without_its_capture_says_so(tmp_path):
+    top = race_dir(tmp_path, "flat", False, trials=1)
+    (top / "pcaps" / "trial-01" / "merged.pcap").unlink()
+    html = write_report(top).read_text()
+    assert "no ladder: no capture at" in html
+
+
+def test_a_directory_of_neither_kind_is_refused(tmp_path):
+    with pytest.raises(ReportInputError, match="nothing to report"):
+        write_report(tmp_path)
+    (tmp_path / "race.json").write_text("{not json")
+    with pytest.raises(ReportInputError, match="not a race.json"):
+        write_report(tmp_path)
+
+
+# ---------------------------------------------------------------- the command
+
+def test_the_report_command(tmp_path, capsys):
+    directory = verify_dir(tmp_path)
+    assert main(["report", str(directory)]) == 0
+    assert (directory / REPORT).is_file()
+    assert str(directory / REPORT) in capsys.readouterr().err
+    assert main(["report", str(tmp_path / "nowhere")]) == 2
+    assert "no such directory" in capsys.readouterr().err
