@@ -7,19 +7,24 @@ import json
 
 import pytest
 
+from .reportpage import open_report
 from .test_cli_lifecycle import flowlab
 
 pytestmark = pytest.mark.root
 
+RUNS = """
+(() => ({runs: [...document.querySelectorAll('.run')].map(run => ({
+  label: run.dataset.run,
+  bars: run.querySelectorAll('svg.chart.bars').length,
+  histograms: run.querySelectorAll('svg.chart.histogram').length,
+  trials: [...document.querySelectorAll(`section.trials[data-run="${run.dataset.run}"] ` +
+                                        'details.trial')].map(
+    d => d.querySelectorAll('svg.ladder g.arrow').length),
+}))}))()
+"""
 
-@pytest.mark.parametrize("backend", ["dnsmasq", "isc"])
-def test_flat_network_reproduces_the_race(backend, tmp_path, untouched_machine):
-    # 30 trials: with the split seen here (about 1 in 4 for the slower relay)
-    # the chance that one relay wins them all is well under 1 in 1000.
-    result = flowlab("race", "--trials", "30", "--no-vlan", "--dhcp-server", backend,
-                     "--out", str(tmp_path))
-    report = json.loads((tmp_path / "race.json").read_text())
-    assert result.returncode == 0, result.stdout + result.stderr
+
+def assert_race_reproduced(report: dict, directory) -> None:
     assert report["passed"] and set(report["distribution"]) == {"10.1.1.0/24", "10.1.2.0/24"}
     for trial in report["trials"]:
         assert len(trial["offers"]) == 2, trial
@@ -27,17 +32,36 @@ def test_flat_network_reproduces_the_race(backend, tmp_path, untouched_machine):
         assert trial["decided_by"] and trial["final_address"]
     assert report["client"] == "xiaoming"         # derived: the first client with two relays
     for point in ("xiaoming-eth0", "gw1-eth0", "gw2-eth1", "srv-eth0", "merged"):
-        assert (tmp_path / "pcaps" / "trial-01" / f"{point}.pcap").stat().st_size > 24, point
+        assert (directory / "pcaps" / "trial-01" / f"{point}.pcap").stat().st_size > 24, point
+
+
+def test_flat_network_reproduces_the_race(tmp_path, untouched_machine):
+    # 30 trials: with the split seen here (about 1 in 4 for the slower relay)
+    # the chance that one relay wins them all is well under 1 in 1000.
+    result = flowlab("race", "--trials", "30", "--no-vlan", "--dhcp-server", "dnsmasq",
+                     "--out", str(tmp_path))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert_race_reproduced(json.loads((tmp_path / "race.json").read_text()), tmp_path)
     assert "where the client ended" in result.stdout
 
 
-def test_vlans_fix_it(tmp_path, untouched_machine):
-    result = flowlab("race", "--trials", "5", "--vlan", "--format", "json", "--out", str(tmp_path))
-    assert result.returncode == 0, result.stderr
-    report = json.loads(result.stdout)
-    assert report["distribution"] == {"10.1.1.0/24": 5}
+def test_compare_shows_the_race_and_its_vlan_fix_side_by_side(tmp_path, untouched_machine):
+    """The other backend, flat then with VLANs, one report for both: opened
+    in the real browser, two runs with their charts, a mini-ladder per trial."""
+    result = flowlab("race", "--compare", "--trials", "30", "--dhcp-server", "isc",
+                     "--out", str(tmp_path))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert_race_reproduced(json.loads((tmp_path / "flat" / "race.json").read_text()),
+                           tmp_path / "flat")
+    fixed = json.loads((tmp_path / "vlan" / "race.json").read_text())
+    assert fixed["passed"] and fixed["distribution"] == {"10.1.1.0/24": 30}
     assert all(len(t["offers"]) == 1 and t["offers"][0]["giaddr"] == "10.1.1.1"
-               for t in report["trials"])
+               for t in fixed["trials"])
+    page = open_report(tmp_path / "report.html", tmp_path / "report.png", RUNS)
+    assert [r["label"] for r in page.value["runs"]] == ["flat (isc)", "VLANs (isc)"]
+    for run in page.value["runs"]:
+        assert run["bars"] >= 2 and run["histograms"] == 1, run
+        assert len(run["trials"]) == 30 and all(n > 0 for n in run["trials"]), run
 
 
 def test_slow_relay_applies_or_says_why_not(tmp_path):

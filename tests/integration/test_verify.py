@@ -13,6 +13,7 @@ from orchestrator import registry
 from orchestrator.checks import all_checks
 from orchestrator.packets.crosscheck import crosscheck
 
+from .reportpage import visit
 from .test_cli_lifecycle import flowlab
 
 pytestmark = pytest.mark.root
@@ -64,6 +65,22 @@ def test_the_library_reads_the_projects_captures_as_tshark_does(enterprise_run):
     assert merged
     for path in merged:
         crosscheck(path).assert_ok()
+
+
+def test_the_report_draws_every_packet_in_a_real_browser_offline(enterprise_run):
+    """report.html of the run, opened from file:// in headless chromium: no
+    console error, no request leaves the page, every check has its ladders
+    and each ladder draws as many arrows as results.json counted packets."""
+    out, report = enterprise_run
+    page = visit(out / "report.html", out / "report.png")
+    drawn = {c["name"]: c for c in page.value}
+    assert set(drawn) == {c["name"] for c in report["checks"]}
+    for check in report["checks"]:
+        ladders = drawn[check["name"]]["ladders"]
+        assert ladders, f"{check['name']}: no ladder in the page"
+        assert [(l["packets"], l["arrows"]) for l in ladders] == \
+            [(c["packets"], c["packets"]) for c in check["captures"]], check["name"]
+        assert all(l["missing"] == 0 and l["width"] > 0 for l in ladders), check["name"]
 
 
 @pytest.mark.parametrize("topology,backend", RUNS[1:], ids=["enterprise-isc", "home", "arp-lan"])

@@ -28,6 +28,7 @@ from orchestrator.checks.runner import run_check
 from orchestrator.lab import Lab, LabSettings
 from tests.topologies import campus
 
+from .reportpage import visit
 from .test_cli_lifecycle import flowlab
 
 pytestmark = [pytest.mark.root, pytest.mark.timeout(600)]
@@ -84,6 +85,13 @@ def test_a_relay_deaf_on_one_vlan_is_a_verdict_of_the_dhcp_check(tmp_path, untou
     # who could not take part.
     assert "not taking part, holding no address: b1, b2" in checks["reach"]["evidence"]
     assert set(checks) == {"dhcp", "l2-scope", "reach", "nat"}
+    # The report draws the packet that never came, dashed, on the dhcp check.
+    page = visit(tmp_path / "report.html", tmp_path / "report.png")
+    dhcp = next(c for c in page.value if c["name"] == "dhcp")
+    assert dhcp["failed"] and dhcp["ladders"][-1]["missing"] == 1, dhcp
+    assert dhcp["ladders"][-1]["dashed"][0] not in ("", "none"), dhcp
+    assert all(not c["failed"] and not any(l["missing"] for l in c["ladders"])
+               for c in page.value if c["name"] != "dhcp")
 
 
 def test_nat_switched_off_in_the_running_lab_fails_the_nat_check(tmp_path,
