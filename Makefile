@@ -15,7 +15,7 @@ help:
 	@echo "make demo    the main job: demo $(DEMO), then verify $(DEMO)"
 	@echo "make test    all tests (PYTEST_ARGS='...' passes options to pytest)"
 	@echo "make unit    unit tests only (tests/unit)"
-	@echo "make bench   the benchmarks of bench/ (bring-up, leases, DNS, pcap reading, verify, reach)"
+	@echo "make bench   the benchmarks of bench/ (bring-up, leases, DNS, pcap reading, verify, reach, report)"
 	@echo "make soak    100 up/exec/down cycles and 20 verify runs of $(DEMO), nothing left behind"
 	@echo "make clean   remove leftovers of crashed runs (python -m orchestrator clean)"
 	@echo "make lint    byte-compile every Python file (syntax check)"
@@ -49,6 +49,7 @@ bench: setup
 	$(PYTHON) bench/verify.py --topology enterprise --topology tests/topologies/chain.py \
 	    --topology tests/topologies/campus.py --topology tests/topologies/tworelays.py
 	$(PYTHON) bench/reach.py
+	$(PYTHON) bench/report.py
 
 # Long: about 25 minutes on 2 cores. Not part of `make test`.
 soak: setup
