@@ -44,6 +44,8 @@ CATALOG: dict[str, ServiceKind] = {k.name: k for k in (
     _kind("http", "HTTP server for the named sites",
           required=("sites",), optional=("port", "mode"),
           choices=(("mode", ("normal", "textbook")),)),
+    _kind("rarp-server", "Debian rarpd: answers RARP requests from a static table of the "
+          "clients' MACs and addresses", optional=("interface", "clients")),
 )}
 
 

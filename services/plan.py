@@ -20,9 +20,10 @@ from .dns_cache import DnsmasqCache
 def _daemon_classes() -> dict[str, type[Daemon]]:
     """Service kind -> daemon class, for the kinds with a single backend."""
     from .dns_daemons import DnsAuthoritative, DnsResolver
+    from .rarp import RarpServer
     from .web_daemon import WebServer
     return {"dhcp-relay": Dhcrelay, "dns-cache": DnsmasqCache, "dns-resolver": DnsResolver,
-            "dns-authoritative": DnsAuthoritative, "http": WebServer}
+            "dns-authoritative": DnsAuthoritative, "http": WebServer, "rarp-server": RarpServer}
 
 
 def node_dir(run_path: Path, node: str) -> Path:
