@@ -34,7 +34,8 @@ IFNAMSIZ = 15  # Linux netdev names: 15 characters and the terminating NUL
 VLAN_IDS = range(1, 4095)  # 0 and 4095 are reserved by 802.1Q
 
 # Service parameters that name interfaces of the node running the service.
-INTERFACE_PARAMS = {"dhcp-relay": ("downstream", "upstream"), "dhcp-server": ("interface",)}
+INTERFACE_PARAMS = {"dhcp-relay": ("downstream", "upstream"), "dhcp-server": ("interface",),
+                    "rarp-server": ("interface",)}
 
 Problems = Iterator[TopologyError]
 
@@ -424,6 +425,10 @@ def check_services(topo: Topology) -> Problems:
     for host in topo.hosts():
         for svc in host.services:
             yield from _service_problems(topo, host, svc)
+        rarp = sum(svc.kind == "rarp-server" for svc in host.services)
+        if rarp > 1:
+            yield TopologyError(host.name, "services[rarp-server]",
+                                f"declared {rarp} times: one RARP server per node")
 
 
 def _service_problems(topo: Topology, host: Host, svc: Service) -> Problems:
@@ -439,6 +444,8 @@ def _service_problems(topo: Topology, host: Host, svc: Service) -> Problems:
         yield from _listen_problems(topo, host, svc.params["listen"], f"{field}.listen")
     if svc.kind == "dhcp-server" and "subnets" in svc.params:
         yield from _server_subnets_problems(host, svc.params["subnets"], f"{field}.subnets")
+    if svc.kind == "rarp-server":
+        yield from _rarp_problems(topo, host, svc, field)
 
 
 def _parameter_problems(host: Host, svc: Service, kind: ServiceKind, field: str) -> Problems:
@@ -486,6 +493,45 @@ def _server_subnets_problems(host: Host, subnets: object, field: str) -> Problem
         yield TopologyError(host.name, field,
                             f"must be a list of Subnet objects made with topo.subnet(...), "
                             f"not {subnets!r}")
+
+
+def _rarp_problems(topo: Topology, host: Host, svc: Service, field: str) -> Problems:
+    """rarpd answers only with an address of its interface's subnet, from a
+    table of fixed MACs and addresses: an interface without an address or a
+    client the table cannot hold would make a server that never answers."""
+    from services.rarp import rarp_table, server_interface, table_interfaces
+    wanted = svc.params.get("interface")
+    own = {i.name for i in topo.interfaces(host.name)}
+    if wanted is not None and not isinstance(wanted, str):
+        yield TopologyError(host.name, f"{field}.interface",
+                            f"{wanted!r} is not one interface name: rarpd serves one")
+    elif wanted is None or wanted in own:
+        if server_interface(topo, host, svc.params) is None:
+            which = f"{wanted!r} has" if wanted else f"{host.name} has"
+            yield TopologyError(host.name, f"{field}.interface",
+                                f"{which} no static IPv4 address: rarpd answers only with "
+                                f"addresses of its interface's subnet")
+    clients = svc.params.get("clients")
+    if clients is not None:
+        if not (isinstance(clients, (list, tuple)) and clients
+                and all(isinstance(c, str) for c in clients)):
+            yield TopologyError(host.name, f"{field}.clients",
+                                f"must be a non-empty list of node names, not {clients!r}")
+            return
+        for name in clients:
+            if not isinstance(topo.find(name), Host):
+                yield TopologyError(host.name, f"{field}.clients",
+                                    f"{name!r} is not a host or router of the topology")
+            elif not table_interfaces(topo, name):
+                yield TopologyError(host.name, f"{field}.clients",
+                                    f"{name!r} has no interface with both a fixed MAC (mac=) "
+                                    f"and a fixed address (static, or dhcp reserve=): a RARP "
+                                    f"table maps one to the other")
+        return
+    if not rarp_table(topo, svc.params):
+        yield TopologyError(host.name, f"{field}.clients",
+                            "no end host has an interface with a fixed MAC and address: the "
+                            "RARP table would be empty")
 
 
 # -- DHCP and NAT -------------------------------------------------------------------
