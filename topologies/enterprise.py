@@ -6,7 +6,7 @@ The network of the texts (``000``), with their own addresses::
             |  VLAN 10        |  VLAN 10                |  VLAN 20
       +-----+-----------------+-------- access ---------+------------+
       |  VLAN 10                                           VLAN 20   |
-      gw1 10.1.1.1                                     gw2 10.1.2.1
+      gw1 10.1.1.1  (rarpd)                            gw2 10.1.2.1
       gw1 10.10.10.1  (dhcrelay)                (dhcrelay) 10.10.10.2
             |                                              |
       ------+----------------- srvlan 10.10.10.0/24 -------+------
@@ -19,6 +19,8 @@ The network of the texts (``000``), with their own addresses::
 
 The PCs take their addresses by DHCP from srv through their own gateway's
 relay; each has a reservation by MAC and the pools serve extra clients.
+gw1 also runs a RARP server for VLAN 10 (``000``, section 6), its static
+table holding the PCs' MACs and reserved addresses.
 With ``--no-vlan`` the access switch is flat: the five of the texts share one
 broadcast domain, both relays hear every DISCOVER, and the relay race is on.
 """
@@ -81,6 +83,12 @@ def build(options: TopologyOptions = TopologyOptions()) -> Topology:
                        hosts={"intranet.corp": RESOLVER}, services=[service("dns-cache")])
         topo.link(pc, access, vlan=vlan, mac=mac,
                   dhcp=Dhcp(server="srv", relay=relay, reserve=reserve, renew_time=renew))
+
+    # RARP, the older way to learn an address (000, section 6): a static table
+    # of the PCs on VLAN 10's router.  It holds xiaoli too, and still cannot
+    # answer her: her broadcast stops at gw2.
+    topo.node("gw1").run(service("rarp-server", interface="gw1-eth0",
+                                 clients=["xiaoming", "xiaomei", "xiaoli"]))
 
     # The edge: source NAT from the enterprise into the emulated internet.
     edge = topo.router("edge", description="edge router, source NAT to the internet")
