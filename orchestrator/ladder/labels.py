@@ -1,6 +1,6 @@
 """Arrow labels as the textbook writes them: DHCP type, xid, ports,
 giaddr/yiaddr; TCP flags with relative seq/ack/len; DNS id, question and
-answers; ARP who-has/is-at; ICMP type, id and sequence."""
+answers; ARP who-has/is-at, RARP who-is/is-at; ICMP type, id and sequence."""
 
 from __future__ import annotations
 
@@ -50,6 +50,10 @@ def label_of(packet: Packet) -> str:
             return f"ARP who-has {a.target_ip} tell {a.sender_ip}"
         if a.op == "reply":
             return f"ARP {a.sender_ip} is-at {a.sender_mac}"
+        if a.op == "rarp-request":
+            return f"RARP request who-is {a.target_mac} tell {a.sender_mac}"
+        if a.op == "rarp-reply":
+            return f"RARP reply {a.target_mac} is-at {a.target_ip}"
         return f"ARP {a.op} {a.sender_ip} > {a.target_ip}"
     if k & K.ICMP:
         text = summary(packet)
