@@ -1,0 +1,1 @@
+"""The offline HTML report of verify and race runs."""
