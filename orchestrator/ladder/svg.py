@@ -104,7 +104,7 @@ svg.ladder .lifeline line {{ stroke: {LIFELINE_COLOUR}; }}
 svg.ladder .lifeline text {{ font-weight: bold; }}
 svg.ladder text.frames, svg.ladder text.offset, svg.ladder text.margin-head {{ fill: #666; }}
 svg.ladder text.label, svg.ladder text.label-full {{
-  paint-order: stroke; stroke: #fff; stroke-width: 3px; stroke-linejoin: round; }}
+  paint-order: stroke; stroke: #fff; stroke-width: 4px; stroke-linejoin: round; }}
 svg.ladder text.label-full {{ fill: #555; }}
 {kinds}
 svg.ladder g.arrow.style-instead {{ color: {INSTEAD_COLOUR}; }}
