@@ -2,8 +2,8 @@
 
 The textbook checks of FLOWS.md come first, in the order the specification
 lists them; each module owns one family (DHCP, ARP and forwarding, DNS, the
-web visit and NAT, TCP connection management) and applies to the labs of
-the texts.  The derived checks (``derived/``) look at the model only and
+web visit and NAT, RARP against DHCP, TCP connection management) and applies
+to the labs of the texts.  The derived checks (``derived/``) look at the model only and
 apply to any topology that has what they prove.  Users declare their own
 with ``@check`` (:mod:`.user`).  This registry is the one place that knows
 the shipped ones.
@@ -14,7 +14,7 @@ from __future__ import annotations
 from .base import Check, CheckContext, CheckResult
 from .user import check
 
-CHECK_MODULES = ("dhcp", "arp", "dns", "web", "tcp",
+CHECK_MODULES = ("dhcp", "arp", "dns", "web", "rarp", "tcp",
                  "derived.dhcp", "derived.l2scope", "derived.reach", "derived.nat",
                  "derived.dns", "derived.http")
 
