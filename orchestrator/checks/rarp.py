@@ -248,7 +248,7 @@ def judge_rarp_vs_dhcp(rarp: Mapping[str, Packets], dhcp_wires: Mapping[str, Pac
     near, server = cast.near, cast.server
     text = (f"{near.node} RARP who-is {near.mac} (broadcast) -> {server.node} "
             f"{server.mac}: {reply.arp.target_ip}, {reply.wirelen}-byte frame "
-            f"[{_layers(reply)}], the address only; its DHCP ACK [{_layers(ack)}]; "
+            f"({_layers(reply)}), the address only; its DHCP ACK ({_layers(ack)}); "
             f"{cast.unknown_mac} (no table entry) unanswered")
     if cast.far is None:
         return text + "; no client of the table behind a router: crossing not shown"

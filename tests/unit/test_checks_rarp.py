@@ -95,10 +95,10 @@ def judge(rarp=None, dhcp=None, cast: Cast = CAST):
 def test_the_textbook_comparison_passes_and_shows_the_ethertype_erratum():
     evidence, errata = judge()
     assert "xiaoming RARP who-is 02:00:0a:01:01:02 (broadcast) -> gw1" in evidence
-    assert "10.1.1.2, 42-byte frame [eth 0x8035 | rarp op rarp-reply" in evidence
-    assert "its DHCP ACK [eth 0x0800 | ip 10.1.1.1 > 255.255.255.255 | udp 67 > 68 | " \
+    assert "10.1.1.2, 42-byte frame (eth 0x8035 | rarp op rarp-reply" in evidence
+    assert "its DHCP ACK (eth 0x0800 | ip 10.1.1.1 > 255.255.255.255 | udp 67 > 68 | " \
            "dhcp ACK yiaddr 10.1.1.2 mask 255.255.255.0 router 10.1.1.1 dns 10.10.10.10 " \
-           "lease 3600 s]" in evidence
+           "lease 3600 s)" in evidence
     assert f"{UNKNOWN} (no table entry) unanswered" in evidence
     assert "xiaoli (in the table as 10.1.2.2) asked: heard at gw2-eth0 only, not beyond gw2, " \
            "unanswered, while its DHCP crossed gw2 (giaddr 10.1.2.1) and got 10.1.2.2" in evidence
