@@ -105,8 +105,13 @@ def _iface(topo: Topology, node: str, name: str) -> Interface:
 
 def find_roles(topo: Topology) -> Roles | None:
     """The first ``rarp-server`` with a DHCP client of its table on its own
-    broadcast domain and subnet; None if there is none."""
-    domain = {(i.node, i.name): d.name for d in broadcast_domains(topo) for i in d.interfaces}
+    broadcast domain and subnet; None if there is none.  A domain declared
+    to mix subnets (the relay race) gives DHCP no single answer to compare
+    with, so it has no near client."""
+    domains = broadcast_domains(topo)
+    domain = {(i.node, i.name): d.name for d in domains for i in d.interfaces}
+    raced = {d.name for d in domains
+             if any(getattr(topo.find(s), "mixed_subnets", False) for s in d.switches)}
     for host in topo.hosts():
         for svc in host.services:
             if svc.kind != "rarp-server":
@@ -118,7 +123,7 @@ def find_roles(topo: Topology) -> Roles | None:
             clients = [e for e in rarp_table(topo, dict(svc.params))
                        if _iface(topo, e.node, e.iface).dhcp is not None and e.node != host.name]
             near = next((e for e in clients if domain.get((e.node, e.iface)) == here
-                         and e.ip in listen.address.network), None)
+                         and e.ip in listen.address.network and here not in raced), None)
             if near is None:
                 continue
             far = next((e for e in clients if domain.get((e.node, e.iface)) != here
@@ -275,7 +280,7 @@ class RarpVsDhcp(Check):
 
     def why_not(self, topo: Topology) -> str:
         return ("no rarp-server holds, in its table, a DHCP client on its own broadcast "
-                "domain and subnet")
+                "domain and subnet (one that does not mix subnets, as the relay race's does)")
 
     def cast(self, ctx: CheckContext, roles: Roles) -> Cast:
         lab, topo = ctx.lab, ctx.lab.topo
