@@ -1,0 +1,234 @@
+"""``exercise``: troubleshooting exercises on a live lab, graded from packets."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import time
+from pathlib import Path
+
+from .. import registry
+from ..errors import FlowlabError
+from ..exercises import control
+from ..exercises.catalogue import all_faults
+from ..exercises.faults import FaultError
+from ..exercises.holder import exercise_dir, serve
+from ..exercises.session import Session, from_fault
+from ..lab import Lab, LabSettings
+from . import output
+from .common import (add_format_argument, add_run_argument, add_topology_arguments,
+                     find_live_run, require_root, topology_options)
+
+NAME = "exercise"
+HELP = "troubleshooting exercises: a lab broken on purpose, checked from packets"
+DESCRIPTION = (
+    "Exercises for courses. 'list [TOPO]' shows the catalogue of faults and where each "
+    "applies. 'start FAULT [TOPO] --student ID' brings TOPO (default enterprise) up with the "
+    "fault's variant for that student (same id, same variant) and prints the symptom, never "
+    "the fault; it holds the lab like 'up' (Mininet's CLI, or --no-cli until 'down'). From "
+    "another shell, on the lab that is up: 'check' runs the checks the fault breaks and "
+    "those it must not break, each decided from packets, and writes results.json, "
+    "grade.json and report.html; 'answer TEXT' names the fault (diagnosis); 'solve' applies "
+    "the reference repair; 'reset' returns to the start of the exercise.")
+
+DEFAULT_TOPOLOGY = "enterprise"
+
+
+def configure(parser):
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+
+    listing = actions.add_parser("list", help="the faults of the catalogue, and where they apply")
+    listing.add_argument("topology", metavar="TOPO", nargs="?",
+                         help="show the variants in this topology (name or .py path)")
+    listing.add_argument("--vlan", action=argparse.BooleanOptionalAction, default=True,
+                         help="with TOPO: --no-vlan for its flat variant")
+    add_format_argument(listing, "the list")
+
+    start = actions.add_parser("start", help="bring a lab up with a fault and hold it")
+    start.add_argument("exercise", metavar="FAULT", help="a fault of 'exercise list'")
+    add_topology_arguments(start, topology_default=DEFAULT_TOPOLOGY,
+                           topology_help="the topology (default enterprise)")
+    start.add_argument("--student", metavar="ID",
+                       help="the student id that seeds the variant (default: the first)")
+    start.add_argument("--no-cli", action="store_true",
+                       help="no Mininet CLI: print the symptom and wait for SIGINT/SIGTERM")
+    add_format_argument(start, "what start prints")
+
+    check = actions.add_parser("check", help="check the lab that is up (from packets)")
+    check.add_argument("--out", metavar="DIR", type=Path,
+                       help="where results.json, grade.json, report.html and the pcaps go "
+                            "(default: the run's exercise/checks/N)")
+    add_run_argument(check)
+    add_format_argument(check, "the grade")
+
+    answer = actions.add_parser("answer", help="name the fault (diagnose-only exercises)")
+    answer.add_argument("text", metavar="TEXT", help="the fault's name, from 'exercise list'")
+    add_run_argument(answer)
+    add_format_argument(answer, "the answer's grade")
+
+    for name, text in (("solve", "apply the reference repair"),
+                       ("reset", "return the lab to the start of the exercise")):
+        add_run_argument(actions.add_parser(name, help=text))
+
+
+def run(args) -> int:
+    return {"list": run_list, "start": run_start, "check": run_check, "answer": run_answer,
+            "solve": run_simple, "reset": run_simple}[args.action](args)
+
+
+# -- list ------------------------------------------------------------------------------
+
+def run_list(args) -> int:
+    faults = all_faults()
+    if args.topology is None:
+        rows = [{"fault": f.name, "kind": f.kind, "title": f.title} for f in faults]
+        if args.format == "json":
+            output.print_json(rows)
+        else:
+            output.table("faults", ["fault", "kind", "what is wrong"],
+                         [[r["fault"], r["kind"], r["title"]] for r in rows])
+        return 0
+    from ..model import TopologyOptions
+    topo = registry.load(args.topology, TopologyOptions(vlans=args.vlan))
+    rows = []
+    for fault in faults:
+        variants = fault.placements(topo)
+        rows.append({"fault": fault.name, "kind": fault.kind, "title": fault.title,
+                     "applies": bool(variants), "variants": len(variants),
+                     "why_not": "" if variants else fault.why_not(topo),
+                     "breaks": sorted({c for v in variants for c in v.breaks})})
+    if args.format == "json":
+        output.print_json(rows)
+    else:
+        output.table(f"faults in {topo.name}", ["fault", "variants", "breaks", "what is wrong"],
+                     [[r["fault"], r["variants"] or "-", ", ".join(r["breaks"]),
+                       r["title"] if r["applies"] else r["why_not"]] for r in rows])
+    return 0
+
+
+# -- start -----------------------------------------------------------------------------
+
+class Terminated(BaseException):
+    """SIGTERM (from 'down'), raised where the main thread is, so teardown runs."""
+
+
+def _on_sigterm(_signum, _frame):
+    raise Terminated()
+
+
+def run_start(args) -> int:
+    require_root(NAME)
+    topo = registry.load(args.topology, topology_options(args))
+    exercise = from_fault(args.exercise, topo, args.topology, args.student)   # refused early
+    began = time.monotonic()
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    server = None
+    try:
+        with output.progress(f"bringing {topo.name} up for {exercise.name}") as report:
+            lab = Lab(topo, args.topology, LabSettings(progress=report, unbound_ok=True))
+            lab.start()
+        try:
+            session = Session(lab, exercise, exercise_dir(lab.run.path))
+            with output.progress("preparing the exercise"):
+                session.apply()
+            server = serve(session)
+            ready = time.monotonic() - began
+            show_start(args, lab, exercise, ready)
+            if args.no_cli:
+                while True:
+                    signal.pause()
+            else:
+                from mininet.cli import CLI
+                from mininet.log import setLogLevel
+                setLogLevel("output")
+                CLI(lab.net)
+        finally:
+            if server is not None:
+                server.close()
+            with output.progress(f"tearing {topo.name} down") as report:
+                lab.settings.progress = report
+                lab.stop()
+    except (KeyboardInterrupt, Terminated):
+        return 0
+    return 0
+
+
+def show_start(args, lab, exercise, seconds: float) -> None:
+    if args.format == "json":
+        output.print_json({"run": lab.run.run_id, "topology": lab.topo.name,
+                           "exercise": exercise.name, "student": exercise.student,
+                           "symptom": exercise.symptom, "seconds": round(seconds, 3),
+                           "interfaces": lab.summary()})
+        return
+    output.lab_summary(lab.topo.name, lab.run.run_id, lab.summary())
+    output.out.print(f"\nExercise {exercise.name}"
+                     + (f" (student {exercise.student})" if exercise.student else "")
+                     + f"\nSymptom: {exercise.symptom}\n", markup=False, soft_wrap=True)
+    output.note(f"ready in {seconds:.1f} s; investigate with 'exec NODE -- CMD', then "
+                "'exercise check'; 'down' ends it")
+
+
+# -- acting on the lab that is up ----------------------------------------------------------
+
+class NotAnExercise(FlowlabError):
+    exit_status = 2
+
+
+def _ask(args, message: dict) -> dict:
+    require_root(NAME)
+    run_dir, state = find_live_run(args.run)
+    sock = exercise_dir(run_dir.path) / control.SOCKET
+    if not sock.exists():
+        raise NotAnExercise(f"the lab that is up ({state.run_id}) is not an exercise: it was "
+                            "not started with 'exercise start'")
+    with output.progress(f"exercise {message['op']}") as report:
+        return control.request(sock, message, report)
+
+
+def run_check(args) -> int:
+    out = str(args.out.resolve()) if args.out else None
+    result = _ask(args, {"op": "check", "out": out})
+    graded = result["grade"]
+    if args.format == "json":
+        output.print_json(graded)
+    else:
+        show_grade(graded)
+        output.note(f"results: {result['directory']} (report.html, grade.json)")
+    return 0 if graded["solved"] else 1
+
+
+def show_grade(graded: dict) -> None:
+    rows = []
+    for v in graded["checks"]:
+        said = v["evidence"] if v["passed"] else v["reason"]
+        rows.append([v["check"], "pass" if v["passed"] else "FAIL",
+                     f"{v['points']}/{v['max_points']}", said])
+        if not v["passed"] and v["hint"]:
+            rows.append(["", "hint", "", v["hint"]])
+    output.table(f"{graded['exercise']}: {graded['points']}/{graded['max_points']} points",
+                 ["check", "result", "points", "why"], rows)
+    for v in graded["checks"]:
+        if not v["passed"] and v["packets"]:
+            output.out.print(f"\n{v['check']}: {v['reason']}\n  " + "\n  ".join(v["packets"]),
+                             markup=False, soft_wrap=True)
+
+
+def run_answer(args) -> int:
+    given = _ask(args, {"op": "answer", "text": args.text})
+    if args.format == "json":
+        output.print_json(given)
+    else:
+        output.note(f"answer {given['answer']}: "
+                    + ("right" if given["correct"] else "not the fault of this exercise"))
+    return 0 if given["correct"] else 1
+
+
+def run_simple(args) -> int:
+    result = _ask(args, {"op": args.action})
+    output.note(result["done"])
+    if result.get("symptom"):
+        output.out.print(f"Symptom: {result['symptom']}", markup=False, soft_wrap=True)
+    return 0
+
+
+__all__ = ["NAME", "HELP", "DESCRIPTION", "configure", "run", "FaultError"]
