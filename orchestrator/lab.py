@@ -37,13 +37,14 @@ from services.lease import Lease
 
 from . import capabilities, cleanup, netbuild, ovs, retention
 from .binaries import require_all
+from .controller.launcher import NAME as CONTROLLER, Controller, ControllerSettings
 from .errors import LabError
 from .model import Interface, Port, Switch, Topology
-from .nodes import FlowlabHost
+from .nodes import RUN_ENV, ControllerTarget, FlowlabHost
 from .rundir import UP, Process, RunDir, RunState
 from .segments import link_subnet
 from .services_api import DHCP_CLIENT, Services, Unbound
-from .supervisor import NotReady, Supervisor
+from .supervisor import ROOT_NAMESPACE, NotReady, Supervisor, tail
 from .validation import validate
 
 NEEDED = ("mnexec", "ovs-vsctl", "ip", "ethtool", "iptables", "mount", "bash")
@@ -58,6 +59,7 @@ class LabSettings:
     services: bool = True                # False: network only, DHCP hosts take reservations
     unbound_ok: bool = False             # True: DHCP clients without a lease by their deadline
                                          # keep trying and are listed in lab.unbound
+    controller: ControllerSettings | None = None   # an OpenFlow controller; None: normal mode
     progress: Callable[[str], None] = field(default=lambda message: None)
 
 
@@ -91,6 +93,7 @@ class Lab:
         self.state: RunState | None = None
         self.datapath: str | None = None
         self._supervisor: Supervisor | None = None
+        self.controller: Controller | None = None
         self.services = Services(self, None, [])
         self.unbound: list[Unbound] = []
 
@@ -120,20 +123,27 @@ class Lab:
             root_links=netbuild.root_side_ports(self.topo))
         self.run.save(self.state)
         try:
+            target = self._start_controller() if self.settings.controller else None
             progress(f"creating {len(self.topo.nodes)} nodes and {len(self.topo.links)} links "
                      f"({self.datapath} datapath)")
-            self.net = netbuild.create(self.topo, self.run.run_id, self.datapath)
+            self.net = netbuild.create(self.topo, self.run.run_id, self.datapath, target)
             self.net.build()
             self.state.nodes = {n.name: n.pid for n in self.net.hosts + self.net.switches}
             self.run.save(self.state)
             netbuild.silence_switch_ports(self.topo)
+            if self.controller is not None:
+                self._supervisor.wait_ready(self._supervisor.running[CONTROLLER])
             progress("starting switches")
             self.net.start()
+            if self.controller is not None:
+                progress(f"waiting for {len(self.topo.switches())} switches to connect to the "
+                         f"{CONTROLLER}")
+                self.controller.wait_ready(self._supervisor.running[CONTROLLER].proc)
             progress("configuring hosts and routers")
             netbuild.configure_nodes(self.topo, self.net, self.run, self.datapath,
                                      dhcp=self.settings.services)
             if self.settings.services:
-                self._supervisor = Supervisor(self, progress)
+                self._supervisor = self._supervisor or Supervisor(self, progress)
                 self.services = Services(self, self._supervisor,
                                          plan.daemons(self.topo, self.run.path))
                 self.unbound = self._start_daemons()
@@ -146,6 +156,29 @@ class Lab:
             self.stop()
             raise
         return self
+
+    def _start_controller(self) -> ControllerTarget:
+        """Start the OpenFlow controller before the bridges exist, so that
+        each connects at once; its readiness is awaited after the build."""
+        self.controller = Controller(self.topo, self.run.path / "controller",
+                                     self.settings.controller)
+        apps = ", ".join(self.controller.settings.apps)
+        self.settings.progress(f"starting the {CONTROLLER} ({apps}) on {self.controller.target}")
+        self._supervisor = Supervisor(self, self.settings.progress)
+        self._supervisor.start(self.controller.launch())
+        return ControllerTarget(self.controller.config.listen_host, self.controller.config.port)
+
+    def controller_failure(self) -> str | None:
+        """Why the lab's controller is gone, when it died while the lab was
+        up (None: it runs, or the lab has none).  Under secure fail mode its
+        switches forward nothing more: every result after it is suspect."""
+        running = self._supervisor.running.get(CONTROLLER) if self._supervisor else None
+        if running is None or running.proc.poll() is None:
+            return None
+        return (f"the {CONTROLLER} (pid {running.proc.pid}) exited with status "
+                f"{running.proc.returncode} while the lab was up: its switches are in secure "
+                f"fail mode and forward nothing without it; last lines of "
+                f"{running.launch.log}:\n{tail(running.launch.log)}")
 
     def _start_daemons(self) -> list[Unbound]:
         """Start every daemon; DHCP clients without a lease at their deadline
@@ -207,7 +240,10 @@ class Lab:
         return self.node(node).cmd(command)
 
     def exec_argv(self, node: str, argv: list[str]) -> list[str]:
-        """The command line that runs ``argv`` inside ``node``, marked as ours."""
+        """The command line that runs ``argv`` inside ``node`` (or in the
+        machine's own namespaces for ROOT_NAMESPACE), marked as ours."""
+        if node == ROOT_NAMESPACE:
+            return ["env", f"{RUN_ENV}={self.run.run_id}", *argv]
         return exec_argv(self.node(node).pid, argv, self.run.run_id)
 
     def run_in(self, node: str, argv: list[str], timeout: float | None = 30,

@@ -28,7 +28,8 @@ from . import capabilities
 from .binaries import require
 from .errors import LabError
 from .model import Host, Interface, Port, Router, Switch, Topology
-from .nodes import FlowlabHost, FlowlabSwitch
+from .controller.fabric import switch_dpids
+from .nodes import ControllerTarget, FlowlabHost, FlowlabSwitch
 from .rundir import RunDir
 from .segments import declared_subnet, link_subnet
 
@@ -43,8 +44,12 @@ setsysctl() {{ printf '%s' "$2" 2>/dev/null >"$1" || printf '%s sysctl %s=%s :: 
 
 # -- creating the Mininet objects ----------------------------------------------
 
-def create(topo: Topology, run_id: str, datapath: str) -> Mininet:
-    """Mininet objects for every node and link; nothing is started yet."""
+def create(topo: Topology, run_id: str, datapath: str,
+           controller: ControllerTarget | None = None) -> Mininet:
+    """Mininet objects for every node and link; nothing is started yet.
+    With ``controller``, every switch is its OpenFlow 1.3 switch in secure
+    fail mode; each switch's datapath id is its position in the model
+    (:func:`~orchestrator.controller.fabric.switch_dpids`), as the apps know it."""
     net = Mininet(topo=None, build=False, controller=None, autoSetMacs=False,
                   autoStaticArp=False, waitConnected=False, inNamespace=False)
     ports: dict[str, dict[str, tuple]] = {s.name: {} for s in topo.switches()}
@@ -53,9 +58,11 @@ def create(topo: Topology, run_id: str, datapath: str) -> Mininet:
             if isinstance(end, Port):
                 ports[end.node][end.name] = (end.vlan if _tags_apply(topo, end) else None,
                                              end.trunk if _tags_apply(topo, end) else None)
-    for index, switch in enumerate(topo.switches(), start=1):
+    dpids = switch_dpids([s.name for s in topo.switches()])
+    for switch in topo.switches():
         net.addSwitch(switch.name, cls=FlowlabSwitch, run_id=run_id, ports=ports[switch.name],
-                      datapath=datapath, dpid=f"{index:016x}", batch=True)
+                      datapath=datapath, dpid=f"{dpids[switch.name]:016x}", batch=True,
+                      controller=controller)
     for host in topo.hosts():
         net.addHost(host.name, cls=FlowlabHost, run_id=run_id, ip=None)
     for link in topo.links:

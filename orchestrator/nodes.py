@@ -9,6 +9,7 @@ left, without killing anything by name.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 
 from mininet.node import Host, OVSSwitch
 
@@ -34,20 +35,48 @@ class FlowlabHost(Host):
         return super()._popen(cmd, **params)
 
 
+@dataclass(frozen=True)
+class ControllerTarget:
+    """An OpenFlow controller as Mininet's ``OVSSwitch.start`` reads one
+    (name, protocol, IP(), port), without a Mininet Controller node."""
+
+    ip: str
+    port: int
+    name: str = "c0"
+    protocol: str = "tcp"
+
+    def IP(self) -> str:   # noqa: N802 (Mininet's name)
+        return self.ip
+
+
 class FlowlabSwitch(OVSSwitch):
-    """An OVS bridge in standalone (learning) mode, tagged with the run id.
+    """An OVS bridge tagged with the run id: in standalone (learning) mode,
+    or, given a ``controller``, in secure fail mode speaking OpenFlow 1.3 to
+    it (then it forwards nothing the controller did not tell it to).
 
     ``ports`` maps port name -> (access VLAN or None, trunk VLANs or None).
     Tags are set in the same single ``ovs-vsctl`` transaction that creates
     the bridge (Mininet's batch start-up), so VLAN isolation exists from the
-    first packet and costs no extra round trip.
+    first packet and costs no extra round trip.  They apply to OVS's normal
+    mode only: under a controller, its app does the tagging.
     """
 
-    def __init__(self, name, run_id: str = "", ports: dict | None = None, **params):
+    def __init__(self, name, run_id: str = "", ports: dict | None = None,
+                 controller: ControllerTarget | None = None, **params):
         self.run_id = run_id
         self.port_vlans = ports or {}
+        self.controller_target = controller
+        if controller is not None:
+            params.setdefault("failMode", "secure")
+            params.setdefault("protocols", "OpenFlow13")
         params.setdefault("failMode", "standalone")
         super().__init__(name, **params)
+
+    def start(self, controllers):
+        """Mininet's start, with our controller when the lab has one."""
+        if self.controller_target is not None:
+            controllers = [self.controller_target]
+        super().start(controllers)
 
     def _popen(self, cmd, **params):
         params.setdefault("env", marked_env(self.run_id))

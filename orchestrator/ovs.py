@@ -65,3 +65,23 @@ def bridges_of_run(run_id: str | None = None) -> dict[str, str]:
         if owner and (run_id is None or owner == run_id):
             found[name] = owner
     return found
+
+
+def _uuids(value) -> list[str]:
+    """An OVSDB JSON reference column: ["uuid", U] or ["set", [[...], ...]]."""
+    if value[0] == "uuid":
+        return [value[1]]
+    return [item[1] for item in value[1]] if value[0] == "set" else []
+
+
+def controller_connected(bridges: list[str]) -> dict[str, bool]:
+    """bridge -> whether one of its OpenFlow controllers is connected, as
+    OVS sees it (``is_connected`` of its Controller records)."""
+    out = vsctl("--format=json", "--columns=name,controller", "list", "bridge", check=False)
+    rows = json.loads(out or '{"data": []}')["data"]
+    out = vsctl("--format=json", "--columns=_uuid,is_connected", "list", "controller",
+                check=False)
+    connected = {row[0][1]: bool(row[1]) for row in json.loads(out or '{"data": []}')["data"]}
+    of_bridge = {name: _uuids(refs) for name, refs in rows}
+    return {bridge: any(connected.get(uuid, False) for uuid in of_bridge.get(bridge, ()))
+            for bridge in bridges}

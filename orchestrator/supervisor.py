@@ -31,6 +31,10 @@ from .errors import LabError
 from .nodeexec import NodeExec
 from .rundir import Process
 
+ROOT_NAMESPACE = "(root)"
+"""The node of a Launch that runs in the machine's own namespaces (the
+OpenFlow controller, which the switches reach on loopback)."""
+
 TAIL_LINES = 15
 POLL_SECONDS = 0.01
 STOP_GRACE = 3.0

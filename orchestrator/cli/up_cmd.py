@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import signal
+import time
 from dataclasses import asdict
 
 from .. import registry
 from ..lab import Lab, LabSettings
 from . import output
-from .common import add_format_argument, add_topology_arguments, require_root, topology_options
+from .common import (add_controller_arguments, add_format_argument, add_topology_arguments,
+                     controller_settings, require_root, topology_options)
 
 NAME = "up"
 HELP = "bring a topology up (Mininet CLI, or --no-cli to wait for a signal)"
@@ -42,17 +44,20 @@ def configure(parser):
     parser.add_argument("--allow-unbound", action="store_true",
                         help="DHCP clients without a lease do not fail the bring-up: they are "
                              "listed as UNBOUND and keep trying")
+    add_controller_arguments(parser)
     add_format_argument(parser, "the summary")
 
 
 def run(args) -> int:
+    controller = controller_settings(args)
     require_root(NAME)
     topo = registry.load(args.topology, topology_options(args))
     signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         with output.progress(f"bringing {topo.name} up") as report:
             lab = Lab(topo, args.topology, LabSettings(datapath=args.datapath, progress=report,
-                                                       unbound_ok=args.allow_unbound))
+                                                       unbound_ok=args.allow_unbound,
+                                                       controller=controller))
             lab.start()
         try:
             if args.format == "json":
@@ -64,17 +69,36 @@ def run(args) -> int:
                 output.unbound(lab.unbound)
             if args.no_cli:
                 output.note(f"lab {lab.run.run_id} is up; Ctrl-C or 'down' tears it down")
-                while True:
-                    signal.pause()
+                failure = wait_for_signal(lab)
             else:
                 from mininet.cli import CLI
                 from mininet.log import setLogLevel
                 setLogLevel("output")   # the CLI prints through Mininet's log
                 CLI(lab.net)
+                failure = lab.controller_failure()
         finally:
             with output.progress(f"tearing {topo.name} down") as report:
                 lab.settings.progress = report
                 lab.stop()
     except (KeyboardInterrupt, Terminated):
-        pass
+        return 0
+    if failure:
+        output.error(failure)
+        return 1
     return 0
+
+
+WATCH_SECONDS = 0.5
+
+
+def wait_for_signal(lab: Lab) -> str | None:
+    """Hold the lab up until a signal (raised as an exception) or until its
+    controller dies (returned: the lab is no longer what was asked for)."""
+    while True:
+        failure = lab.controller_failure()
+        if failure:
+            return failure
+        if lab.controller is None:
+            signal.pause()
+        else:
+            time.sleep(WATCH_SECONDS)      # a signal's handler raises out of it
