@@ -12,7 +12,8 @@ from ..checks.runner import run_checks, write_results
 from ..errors import FlowlabError
 from ..lab import Lab, LabSettings
 from . import ladder_cmd, output, report_cmd
-from .common import add_topology_arguments, require_root, topology_options
+from .common import (add_controller_arguments, add_topology_arguments, controller_settings,
+                     require_root, topology_options)
 
 NAME = "verify"
 HELP = "bring a topology up, run its checks, tear down; exit 0 only if all passed"
@@ -39,6 +40,7 @@ def configure(parser):
     parser.add_argument("--format", choices=("table", "json"), default="table")
     parser.add_argument("--ladder", action="store_true",
                         help="after the table, draw each check's capture as a ladder diagram")
+    add_controller_arguments(parser)
 
 
 def shipped_and_users(spec: str) -> list:
@@ -73,6 +75,7 @@ def run(args) -> int:
     if args.ladder and args.format == "json":
         raise UnknownCheck("verify: --ladder draws for a terminal; it does not go with "
                            "--format json")
+    controller = controller_settings(args)
     require_root(NAME)
     topo = registry.load(args.topology, topology_options(args))
     checks = select(shipped_and_users(args.topology), args.check, topo)
@@ -80,10 +83,12 @@ def run(args) -> int:
     with output.progress(f"verifying {topo.name}") as report:
         # A network whose DHCP clients get no lease still comes up: that is
         # a verdict of the dhcp check, not a reason to prove nothing.
-        with Lab(topo, args.topology, LabSettings(progress=report, unbound_ok=True)) as lab:
+        with Lab(topo, args.topology, LabSettings(progress=report, unbound_ok=True,
+                                                  controller=controller)) as lab:
             out = args.out or lab.run.path / "verify"
             unbound = [u.describe().splitlines()[0] for u in lab.unbound]
             results = run_checks(lab, checks, out, report)
+            died = lab.controller_failure()
     seconds = time.monotonic() - start
     path = write_results(out, topo.name, {"vlans": topo.options.vlans,
                                           "dhcp_server": topo.options.dhcp_server}, results,
@@ -98,6 +103,9 @@ def run(args) -> int:
             output.note(f"when the lab came up, {line}")
         output.note(f"results: {path}")
     report_cmd.write_after_run(out)
+    if died:
+        output.error(died)
+        return 1
     return 0 if results and all(r.passed for r in results) else 1
 
 
