@@ -398,6 +398,9 @@ class RaceReport:
     dropped: dict[str, int] = field(default_factory=dict)
     """Packets the kernel dropped per capture point: an OFFER could be
     among them, so no verdict of "exactly one OFFER" stands on such captures."""
+    guard: str = ""
+    """The controller app that confines DHCP on the flat network
+    ("dhcp-guard"): then the flat run is judged as a fix, like VLANs."""
     spec: str = ""
     """Where the topology came from (a name or a file), for ``report DIR``."""
 
@@ -441,7 +444,7 @@ class RaceReport:
         return round(len(self.trials) / self.seconds * 60, 1) if self.seconds else 0.0
 
     def verdict(self, own_gateway: str) -> tuple[bool, str]:
-        if not self.vlans:
+        if not self.vlans and not self.guard:
             subnets = [s for s in self.distribution if s != "no lease"]
             if len(subnets) >= 2:
                 return True, f"race reproduced: the client ended in {len(subnets)} subnets"
@@ -455,12 +458,14 @@ class RaceReport:
         if wrong:
             return False, (f"{len(wrong)} trial(s) had an OFFER other than exactly one from "
                            f"{own_gateway}: trial {wrong[0].index}")
-        return True, f"fixed: exactly one OFFER per DISCOVER, from {own_gateway}, every trial"
+        by = f" by {self.guard}" if self.guard else ""
+        return True, (f"fixed{by}: exactly one OFFER per DISCOVER, from {own_gateway}, "
+                      "every trial")
 
     def as_dict(self, own_gateway: str) -> dict:
         passed, reason = self.verdict(own_gateway)
         return {"topology": self.topology, "spec": self.spec, "backend": self.backend,
-                "vlans": self.vlans,
+                "vlans": self.vlans, "guard": self.guard,
                 "client": self.client, "passed": passed, "verdict": reason,
                 "distribution": self.distribution, "first_offer": self.first_offer,
                 "gap_ms": self.gap_stats(), "seconds": round(self.seconds, 3),

@@ -12,8 +12,11 @@ from ..race import (RaceError, RaceReport, plan, run_race, slow_relay, slow_rela
                     write_report)
 from ..validation import validate
 from . import output, report_cmd
-from .common import (add_format_argument, add_topology_arguments, require_root,
+from .common import (add_controller_arguments, add_format_argument, add_topology_arguments,
+                     controller_settings, require_root,
                      topology_options)
+
+GUARD = "dhcp-guard"     # the controller app that fixes the race on the flat network
 
 NAME = "race"
 HELP = "reproduce the DHCP relay race over N trials (or show it fixed with --vlan)"
@@ -55,6 +58,7 @@ def configure(parser):
     parser.add_argument("--compare", action="store_true",
                         help="run the race flat, then the same trials with VLANs (the fix), "
                              "into DIR/flat and DIR/vlan; report.html shows them side by side")
+    add_controller_arguments(parser)
     add_format_argument(parser, "the trials and the verdict")
 
 
@@ -84,14 +88,20 @@ def race_once(args, out: Path | None = None) -> tuple[bool, Path]:
     """One race as ``args`` ask: its table, verdict, race.json and report.html;
     (shown as asked, the output directory)."""
     topo, setup = prepare(args)       # from the model alone: nothing built yet
+    controller = controller_settings(args)
+    guard = GUARD if controller and GUARD in controller.apps else ""
     require_root(NAME)
     with output.progress(f"racing {setup.client} on {topo.name} "
-                         f"({'VLANs' if args.vlan else 'flat'})") as report:
-        with Lab(topo, args.topology, LabSettings(progress=report)) as lab:
+                         f"({'VLANs' if args.vlan else 'flat'}"
+                         f"{', ' + guard if guard else ''})") as report:
+        with Lab(topo, args.topology, LabSettings(progress=report,
+                                                  controller=controller)) as lab:
             notes = [slow_relay(lab, setup, args.slow_relay)] if args.slow_relay else []
             out = out or args.out or lab.run.path / "race"
             race, setup = run_race(lab, setup, args.trials, out, report)
             race.notes += notes
+            race.guard = guard
+            died = lab.controller_failure()
     race.spec = registry.recorded_spec(args.topology)
     path = write_report(race, setup, out)
     passed, reason = race.verdict(setup.own_gateway)
@@ -104,6 +114,9 @@ def race_once(args, out: Path | None = None) -> tuple[bool, Path]:
         output.out.print(("" if passed else "FAILED: ") + reason, markup=False)
         output.note(f"race.json and per-trial pcaps: {path.parent}")
     report_cmd.write_after_run(out)
+    if died:
+        output.error(died)
+        return False, out
     return passed, out
 
 
@@ -138,7 +151,8 @@ def show(race: RaceReport) -> None:
                      f"{t.requested} ({t.requested_via})" if t.requested else "-",
                      t.final_address or "none", str(len(t.naks)), str(t.restarts),
                      "-" if t.bound_ms is None else f"{t.bound_ms:.0f} ms", t.decided_by])
-    output.table(f"{race.topology}, {race.backend}, {'VLANs' if race.vlans else 'flat'}: "
+    output.table(f"{race.topology}, {race.backend}, {'VLANs' if race.vlans else 'flat'}"
+                 f"{', ' + race.guard if race.guard else ''}: "
                  f"{race.client}'s trials",
                  ["#", "xid", "OFFERs at the client", "gap", "requested", "final", "NAKs",
                   "restarts", "bound", "decided by"], rows)
