@@ -27,3 +27,17 @@ def test_verify_enterprise_under_the_l2_app_passes_every_check(tmp_path, untouch
     assert checks and all(c["passed"] for c in checks), [c["name"] for c in checks
                                                         if not c["passed"]]
     assert "starting the os-ken controller (l2)" in result.stderr
+
+
+@pytest.mark.parametrize("backend", ["dnsmasq", "isc"])
+def test_dhcp_guard_fixes_the_flat_race_with_both_backends(backend, tmp_path, untouched_machine):
+    result = flowlab("race", "enterprise", "--no-vlan", "--controller", "os-ken",
+                     "--controller-app", "dhcp-guard", "--dhcp-server", backend, "--trials", "3",
+                     "--out", str(tmp_path))
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    race = json.loads((tmp_path / "race.json").read_text())
+    assert (race["vlans"], race["guard"], race["backend"]) == (False, "dhcp-guard", backend)
+    assert len(race["trials"]) == 3
+    for trial in race["trials"]:
+        assert [o["giaddr"] for o in trial["offers"]] == ["10.1.1.1"], trial
+        assert trial["subnet"] == "10.1.1.0/24"
