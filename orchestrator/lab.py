@@ -175,8 +175,11 @@ class Lab:
         running = self._supervisor.running.get(CONTROLLER) if self._supervisor else None
         if running is None or running.proc.poll() is None:
             return None
-        return (f"the {CONTROLLER} (pid {running.proc.pid}) exited with status "
-                f"{running.proc.returncode} while the lab was up: its switches are in secure "
+        code = running.proc.returncode
+        how = (f"was killed by {signal.Signals(-code).name}" if code < 0
+               else f"exited with status {code}")
+        return (f"the {CONTROLLER} (pid {running.proc.pid}) {how} while the lab was up: "
+                f"its switches are in secure "
                 f"fail mode and forward nothing without it; last lines of "
                 f"{running.launch.log}:\n{tail(running.launch.log)}")
 

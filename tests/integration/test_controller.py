@@ -4,11 +4,17 @@ or a user's Ryu app, the switches in secure fail mode, OpenFlow 1.3."""
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
+
+from orchestrator import cleanup
+from orchestrator.rundir import live_runs
 
 pytestmark = pytest.mark.root
 
@@ -41,3 +47,45 @@ def test_dhcp_guard_fixes_the_flat_race_with_both_backends(backend, tmp_path, un
     for trial in race["trials"]:
         assert [o["giaddr"] for o in trial["offers"]] == ["10.1.1.1"], trial
         assert trial["subnet"] == "10.1.1.0/24"
+
+
+def test_an_unchanged_ryu_app_from_the_test_tree_gives_full_reachability(untouched_machine):
+    app = ROOT / "tests" / "controller_apps" / "ryu_learning_switch.py"
+    result = flowlab("verify", "home", "--controller", "os-ken", "--controller-app", str(app),
+                     "--check", "reach", "--check", "dhcp")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "ryu_learning_switch.py" in result.stderr
+
+
+def controller_pid() -> int | None:
+    for pid in cleanup.marked_processes():
+        try:
+            if b"orchestrator.controller.run" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                return pid
+        except OSError:
+            continue
+    return None
+
+
+def test_a_controller_killed_mid_run_is_reported_and_torn_down(untouched_machine):
+    up = subprocess.Popen([sys.executable, "-m", "orchestrator", "up", "home", "--no-cli",
+                           "--controller", "os-ken"], cwd=ROOT, stdin=subprocess.DEVNULL,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        pid = None
+        while time.monotonic() < deadline and up.poll() is None:
+            pid = controller_pid()
+            if pid and any(s.status == "up" for _r, s in live_runs()):
+                break
+            time.sleep(0.2)
+        assert pid, "the controller never ran"
+        os.kill(pid, signal.SIGKILL)
+        _out, err = up.communicate(timeout=60)
+    finally:
+        if up.poll() is None:
+            up.kill()
+    assert up.returncode == 1, err
+    assert f"the os-ken controller (pid {pid}) was killed by SIGKILL" in err
+    assert "forward nothing without it" in err
+    assert controller_pid() is None
