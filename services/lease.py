@@ -1,15 +1,20 @@
-"""The lease a DHCP client holds, as the orchestrator reads it.
+"""Leases as the orchestrator reads them: a client's, and a server's.
 
 The client's hook (``templates/dhcp-client-hook.sh.j2``) writes one small
 JSON record per event, with the event already in one vocabulary for both
 clients; this module is the only reader of that file.  Everything past it
 sees a typed :class:`Lease`, never a dict of strings, so no caller learns
 whether dhclient or udhcpc was running.
+
+A server's lease database (dnsmasq's leases file, ISC dhcpd's
+dhcpd.leases) is read here too, into :class:`ServerLease` records: what
+the server itself says it has handed out, the evidence that a pool is full.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Interface
 from pathlib import Path
@@ -119,3 +124,70 @@ def _non_negative(value: int) -> int:
     if value < 0:
         raise ValueError("negative")
     return value
+
+
+# -- a server's lease database ------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ServerLease:
+    """One address a DHCP server holds for a client, as its database says."""
+
+    address: IPv4Address
+    mac: str                 # lower case, colon separated
+    hostname: str = ""
+
+
+_DHCPD_BLOCK = re.compile(r"^lease (\S+) \{(.*?)^\}", re.MULTILINE | re.DOTALL)
+
+
+def dnsmasq_leases(text: str) -> list[ServerLease]:
+    """dnsmasq's leases file: one held lease a line, ``expiry mac address
+    hostname client-id`` (``*`` for no hostname); a freed lease is removed."""
+    held = []
+    for number, line in enumerate(text.splitlines(), 1):
+        fields = line.split()
+        if not fields or line.startswith("duid "):      # the DHCPv6 server's own line
+            continue
+        if len(fields) < 3:
+            raise LeaseError(f"dnsmasq lease line {number} has {len(fields)} fields: {line!r}")
+        try:
+            address = IPv4Address(fields[2])
+        except ValueError as exc:
+            raise LeaseError(f"dnsmasq lease line {number}: {exc}") from None
+        name = fields[3] if len(fields) > 3 and fields[3] != "*" else ""
+        held.append(ServerLease(address, fields[1].lower(), name))
+    return held
+
+
+def dhcpd_leases(text: str) -> list[ServerLease]:
+    """ISC dhcpd.leases: every change appended as a ``lease ADDRESS { ... }``
+    block, the last block of an address wins; held are those whose last
+    ``binding state`` is active (free, expired, released, abandoned are not)."""
+    last: dict[IPv4Address, ServerLease | None] = {}
+    for block in _DHCPD_BLOCK.finditer(text):
+        try:
+            address = IPv4Address(block.group(1))
+        except ValueError as exc:
+            raise LeaseError(f"dhcpd.leases: {exc}") from None
+        body = block.group(2)
+        state = re.search(r"^\s*binding state (\w+);", body, re.MULTILINE)
+        mac = re.search(r"^\s*hardware ethernet ([0-9A-Fa-f:]+);", body, re.MULTILINE)
+        name = re.search(r'^\s*client-hostname "([^"]*)";', body, re.MULTILINE)
+        active = state is not None and state.group(1) == "active"
+        last[address] = ServerLease(address, mac.group(1).lower() if mac else "",
+                                    name.group(1) if name else "") if active else None
+    return [lease for lease in last.values() if lease is not None]
+
+
+SERVER_DATABASES = {"dnsmasq": dnsmasq_leases, "isc": dhcpd_leases}
+
+
+def server_leases(backend: str, text: str) -> list[ServerLease]:
+    """The leases a server of ``backend`` (``dnsmasq`` or ``isc``) holds,
+    from the text of its lease database."""
+    try:
+        read = SERVER_DATABASES[backend]
+    except KeyError:
+        raise LeaseError(f"no reader for the lease database of {backend!r}; "
+                         f"known: {', '.join(SERVER_DATABASES)}") from None
+    return read(text)
