@@ -9,6 +9,10 @@ root or Mininet: ``flowlab validate`` and the unit tests call it directly.
 Each problem is a :class:`TopologyError` naming the node (None for problems
 of the topology as a whole) and the field, in the order the checks are
 listed in :data:`CHECKS` and, within a check, in declaration order.
+
+:func:`warnings` names what is sound but will not work out for everyone (a
+DHCP pool smaller than its clients): reported, never refused, since a
+starved network is a lab worth building.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from typing import Callable, Iterable, Iterator
 from services.catalog import CATALOG, ServiceKind, known_kinds
 
 from .errors import TopologyError
+from .pools import oversubscribed
 from .model import (DHCP_CLIENTS, Host, Interface, Port, Router, Service, Subnet, Switch,
                     Topology)
 from .segments import (broadcast_domains, connected_networks, declared_subnet, link_subnet)
@@ -43,6 +48,14 @@ Problems = Iterator[TopologyError]
 def problems(topo: Topology) -> list[TopologyError]:
     """Every problem of ``topo``, in a stable order; empty if it is sound."""
     return [problem for check in CHECKS for problem in check(topo)]
+
+
+def warnings(topo: Topology) -> list[TopologyError]:
+    """What will not work out for every node of a sound ``topo``, as
+    records shaped like problems (node, field, message); nothing refuses
+    a topology for them."""
+    return [TopologyError(d.pool.server, "services[dhcp-server].subnets", d.warning())
+            for d in oversubscribed(topo)]
 
 
 def validate(topo: Topology) -> None:
