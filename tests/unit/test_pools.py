@@ -1,0 +1,128 @@
+"""Pool accounting from the model, the servers' lease databases, and the
+messages that name an exhausted pool and the clients that got nothing."""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Address, IPv4Network
+
+import pytest
+
+from orchestrator import pools, registry
+from orchestrator.pools import Demand, Pool, judge_exhaustion
+from orchestrator.validation import problems, warnings
+from services.lease import LeaseError, ServerLease, server_leases
+from tests.topologies import smallpool
+
+SMALL = "tests/topologies/smallpool.py"
+POOL = Pool("srv", IPv4Network("10.77.0.0/28"), IPv4Address("10.77.0.8"),
+            IPv4Address("10.77.0.11"))
+CLIENTS = tuple((f"h{n}", f"h{n}-eth0") for n in range(1, 7))
+MACS = {key: f"02:00:00:00:00:0{n}" for n, key in enumerate(CLIENTS, 1)}
+
+
+def held(*pairs: tuple[str, str]) -> list[ServerLease]:
+    return [ServerLease(IPv4Address(address), mac) for address, mac in pairs]
+
+
+def test_each_pool_counts_its_clients_and_not_the_reservations():
+    (demand,) = pools.demands(registry.load(SMALL))
+    assert demand.pool == POOL and demand.pool.size == 4
+    assert demand.clients == CLIENTS              # res holds a reservation: not counted
+    assert demand.oversubscribed
+
+
+def test_a_pool_that_fits_its_clients_is_not_oversubscribed():
+    topo = smallpool.build(clients=4)
+    assert [len(d.clients) for d in pools.demands(topo)] == [4]
+    assert pools.oversubscribed(topo) == []
+    assert warnings(topo) == []
+
+
+def test_shipped_labs_have_pools_that_fit():
+    for name in ("enterprise", "home"):
+        assert pools.oversubscribed(registry.load(name)) == [], name
+
+
+def test_validate_warns_of_a_pool_smaller_than_its_clients_but_does_not_refuse_it():
+    topo = registry.load(SMALL)
+    assert problems(topo) == []
+    (warning,) = warnings(topo)
+    assert warning.node == "srv"
+    assert str(warning).endswith(
+        "the pool of 10.77.0.0/28 on srv (10.77.0.8-10.77.0.11, 4 addresses) is smaller than "
+        "its 6 DHCP clients: 2 of them will get no address (a starved network; 'up "
+        "--allow-unbound' keeps such a lab up)")
+
+
+def test_dnsmasq_leases_are_read_one_a_line():
+    text = ("1764339000 02:00:00:00:00:01 10.77.0.8 h1 01:02:00:00:00:00:01\n"
+            "1764339001 02:AA:00:00:00:02 10.77.0.9 * *\n"
+            "duid 00:01:00:01:2c:00:00:00:02:00:00:00:00:01\n")
+    assert server_leases("dnsmasq", text) == [
+        ServerLease(IPv4Address("10.77.0.8"), "02:00:00:00:00:01", "h1"),
+        ServerLease(IPv4Address("10.77.0.9"), "02:aa:00:00:00:02", "")]
+
+
+def test_dhcpd_leases_keep_the_last_block_of_an_address_and_only_active_ones():
+    text = """# The format of this file is documented in the dhcpd.leases(5) manual page.
+lease 10.77.0.8 {
+  starts 6 2026/11/28 13:00:00;
+  binding state active;
+  next binding state free;
+  hardware ethernet 02:00:00:00:00:01;
+  client-hostname "h1";
+}
+lease 10.77.0.9 {
+  binding state active;
+  hardware ethernet 02:00:00:00:00:02;
+}
+lease 10.77.0.9 {
+  binding state free;
+  hardware ethernet 02:00:00:00:00:02;
+}
+"""
+    assert server_leases("isc", text) == [
+        ServerLease(IPv4Address("10.77.0.8"), "02:00:00:00:00:01", "h1")]
+
+
+@pytest.mark.parametrize("backend,text,says", [
+    ("dnsmasq", "1764339000 02:00:00:00:00:01\n", "line 1 has 2 fields"),
+    ("dnsmasq", "1764339000 02:00:00:00:00:01 10.77.0.300 * *\n", "line 1"),
+    ("isc", "lease 10.77.0.x {\n  binding state active;\n}\n", "dhcpd.leases"),
+    ("kea", "", "no reader for the lease database of 'kea'"),
+])
+def test_a_lease_database_that_cannot_be_read_says_where(backend, text, says):
+    with pytest.raises(LeaseError, match=says):
+        server_leases(backend, text)
+
+
+def test_a_full_pool_is_named_with_its_size_demand_holders_and_the_starved():
+    leases = held(("10.77.0.8", MACS[CLIENTS[0]]), ("10.77.0.9", MACS[CLIENTS[1]]),
+                  ("10.77.0.10", MACS[CLIENTS[3]]), ("10.77.0.11", "02:5a:00:00:00:01"),
+                  ("10.77.0.4", "02:00:0a:4d:00:04"))                # a reservation
+    verdict = judge_exhaustion(Demand(POOL, CLIENTS), leases, MACS, bound=CLIENTS[:2],
+                               database="/run/srv/leases")
+    assert verdict.starved == (("h3", "h3-eth0"), ("h5", "h5-eth0"), ("h6", "h6-eth0"))
+    assert verdict.describe() == (
+        "the pool of 10.77.0.0/28 on srv (10.77.0.8-10.77.0.11, 4 addresses) is exhausted: "
+        "6 DHCP clients asked for it, srv's lease database holds all 4 (h1, h2, h4, "
+        "02:5a:00:00:00:01; /run/srv/leases); got nothing: h3:h3-eth0, h5:h5-eth0, h6:h6-eth0")
+
+
+def test_a_pool_with_a_free_address_is_not_called_exhausted():
+    leases = held(("10.77.0.8", MACS[CLIENTS[0]]), ("10.77.0.9", MACS[CLIENTS[1]]),
+                  ("10.77.0.10", MACS[CLIENTS[2]]))
+    assert judge_exhaustion(Demand(POOL, CLIENTS), leases, MACS, (), "leases") is None
+
+
+def test_the_same_address_twice_does_not_fill_a_pool():
+    leases = held(*[("10.77.0.8", mac) for mac in MACS.values()])
+    assert judge_exhaustion(Demand(POOL, CLIENTS), leases, MACS, (), "leases") is None
+
+
+def test_a_long_list_of_holders_is_cut_short():
+    big = Pool("srv", IPv4Network("10.77.0.0/24"), IPv4Address("10.77.0.10"),
+               IPv4Address("10.77.0.29"))
+    leases = held(*[(f"10.77.0.{10 + n}", f"02:5a:00:00:00:{n:02x}") for n in range(20)])
+    verdict = judge_exhaustion(Demand(big, CLIENTS), leases, MACS, (), "leases")
+    assert "02:5a:00:00:00:07 and 12 more;" in verdict.describe()
