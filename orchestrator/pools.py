@@ -23,6 +23,7 @@ from typing import Iterable
 
 from services.lease import ServerLease, server_leases
 
+from .errors import LabError
 from .model import Host, Interface, Subnet, Topology
 from .segments import link_subnet
 
@@ -215,10 +216,19 @@ def exhausted(lab) -> list[Exhaustion]:
     return found
 
 
+def _verdicts(lab) -> tuple[list[Exhaustion], str]:
+    """exhausted(lab), or none and why when a lease database cannot be
+    read: the account of unbound clients must not be lost to it."""
+    try:
+        return exhausted(lab), ""
+    except (OSError, ValueError, LookupError, LabError) as exc:
+        return [], f" (the DHCP servers' lease databases could not be read: {exc})"
+
+
 def explain_unbound(lab, unbound: list) -> list:
     """The lab's unbound clients, each whose pool is exhausted with the
     pool's verdict first in its reason (what ``up`` and ``verify`` show)."""
-    verdicts = exhausted(lab) if unbound else []
+    verdicts, _unread = _verdicts(lab) if unbound else ([], "")
     explained = []
     for record in unbound:
         verdict = next((v for v in verdicts if (record.node, record.iface) in v.starved), None)
@@ -232,7 +242,7 @@ def failure(lab, late) -> str:
     """Why a bring-up failed on the unbound client ``late``: the exhausted
     pools by name, size, demand and starved clients when the lease
     databases show them full, else the client's own account."""
-    verdicts = exhausted(lab)
+    verdicts, unread = _verdicts(lab)
     if any((late.node, late.iface) in v.starved for v in verdicts):
         return "\n".join(v.describe() for v in verdicts)
-    return late.describe()
+    return late.describe() + unread
