@@ -14,7 +14,10 @@ Its daemons are reached through ``lab.services``
 A lab is strict by default: a daemon that is not ready fails the bring-up.
 ``LabSettings(unbound_ok=True)`` lets DHCP clients that got no lease stay
 unbound instead (``lab.unbound`` names them): a broken network is then a
-verdict of ``verify``, not a crash.
+verdict of ``verify``, not a crash.  Where a DHCP pool ran out, the failure
+(or each unbound client's reason) names the pool, its size, how many asked
+and who got nothing, as the server's lease database shows it
+(:mod:`orchestrator.pools`).
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ from services import plan
 from services.dhcp_client import DhcpClient
 from services.lease import Lease
 
-from . import capabilities, cleanup, netbuild, ovs, retention
+from . import capabilities, cleanup, netbuild, ovs, pools, retention
 from .binaries import require_all
 from .controller.launcher import NAME as CONTROLLER, Controller, ControllerSettings
 from .errors import LabError
@@ -195,10 +198,11 @@ class Lab:
         except NotReady as late:
             if late.launch.name not in clients:
                 raise
-            raise LabError(f"{self.services.unbound(late).describe()}\n(a lab brought up with "
+            raise LabError(f"{pools.failure(self, self.services.unbound(late))}\n(a lab "
+                           "brought up with "
                            "unbound_ok, 'up --allow-unbound', stays up and lists such "
                            "clients)") from late
-        return [self.services.unbound(late) for late in unready]
+        return pools.explain_unbound(self, [self.services.unbound(late) for late in unready])
 
     def _refuse_clashes(self, bridges: list[str]) -> None:
         """Switch ports and bridges live in the machine's namespace under the
