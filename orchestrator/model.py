@@ -273,6 +273,9 @@ class TopologyOptions:
 
     vlans: bool = True
     dhcp_server: str | None = None
+    guests: int | None = None
+    """Extra DHCP hosts, for the topologies that take them (``scale``); None
+    is the topology's own default."""
 
 
 # -- the topology and its builder --------------------------------------------

@@ -9,4 +9,5 @@ REGISTRY: dict[str, str] = {
     "enterprise": "topologies.enterprise",
     "home": "topologies.home",
     "arp-lan": "topologies.arp_lan",
+    "scale": "topologies.scale",
 }
