@@ -77,7 +77,8 @@ class Dhclient(DhcpClient):
         hook, script = self.hook(arp_probe=True)   # dhclient itself does not probe
         return self.make_launch(
             files={conf: render("dhclient.conf.j2", node=self.ctx.host.name, interface=ifname,
-                                initial_interval=1, backoff_cutoff=2, timeout=60, retry=1),
+                                initial_interval=1, backoff_cutoff=2, timeout=60, retry=1,
+                                reboot=2),
                    hook: script},
             executables=(hook,),
             argv=["dhclient", "-4", "-d", "-v", "-cf", conf, "-sf", hook,
