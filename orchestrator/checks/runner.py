@@ -25,6 +25,7 @@ def run_check(lab: Lab, check: Check, pcaps: Path) -> CheckResult:
     ctx = CheckContext(lab, check.name, pcaps / check.name)
     start = time.monotonic()
     result = CheckResult(check.name, passed=False)
+    before = lab.controller.packet_ins() if lab.controller is not None else {}
     try:
         result.evidence = check.run(ctx)
         result.passed = True
@@ -35,6 +36,11 @@ def run_check(lab: Lab, check: Check, pcaps: Path) -> CheckResult:
     except Exception:   # a bug in a check is reported, and the others still run
         result.failures.append(traceback.format_exc())
     result.seconds = time.monotonic() - start
+    if lab.controller is not None:       # the flows and packet-ins behind what was seen
+        under = lab.controller.evidence(before, pcaps / check.name)
+        result.evidence = f"{result.evidence}; {under}" if result.evidence else under
+        if result.failures:
+            result.failures.append(under)
     result.protocol_wait = ctx.protocol_wait
     result.errata = ctx.errata
     result.pcaps = ctx.pcaps
