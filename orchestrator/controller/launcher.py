@@ -38,6 +38,7 @@ KINDS = ("none", "os-ken")
 NAME = "os-ken controller"
 READY_DEADLINE = 15.0
 POLL_SECONDS = 0.02
+STATUS_WAIT = 1.0
 
 
 class ControllerChoiceError(FlowlabError):
@@ -241,10 +242,35 @@ class Controller:
                                f"{self.log}:\n{tail(str(self.log))}")
             time.sleep(POLL_SECONDS)
 
-    def packet_ins(self) -> dict[str, int]:
-        """Packet-ins so far per switch name."""
-        counts = self.status().get("packet_in", {})
+    def packet_ins(self, fresh_after: float | None = None) -> dict[str, int]:
+        """Packet-ins so far per switch name; with ``fresh_after`` (a
+        time.time()), from a status the monitor wrote after it (it writes
+        every WRITE_EVERY s while counting), or the latest within a second."""
+        status = self.status()
+        deadline = time.monotonic() + STATUS_WAIT
+        while (fresh_after is not None and status.get("written", 0) < fresh_after
+               and time.monotonic() < deadline):
+            time.sleep(POLL_SECONDS)
+            status = self.status()
+        counts = status.get("packet_in", {})
         return {name: int(counts.get(str(dpid), 0)) for name, dpid in self.bridges.items()}
+
+    def evidence(self, before: dict[str, int], directory: Path) -> str:
+        """What the controller did during a check: packet-ins per switch since
+        ``before``, and each switch's flow table now, saved as
+        ``flows-<switch>.txt`` in the check's directory."""
+        after = self.packet_ins(fresh_after=time.time())
+        directory.mkdir(parents=True, exist_ok=True)
+        flows = {}
+        for bridge in self.bridges:
+            table = flow_table(bridge)
+            (directory / f"flows-{bridge}.txt").write_text(table)
+            flows[bridge] = sum(1 for line in table.splitlines() if "actions=" in line)
+        counts = ", ".join(f"{b} {after[b] - before.get(b, 0)}" for b in self.bridges)
+        tables = ", ".join(f"{b} {n}" for b, n in flows.items())
+        return (f"under the {NAME} ({', '.join(self.settings.apps)}): packet-ins {counts}; "
+                f"flows now {tables} (ovs-ofctl -O OpenFlow13 dump-flows in "
+                f"{directory}/flows-*.txt)")
 
 
 def flow_table(bridge: str) -> str:

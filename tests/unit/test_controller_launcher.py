@@ -75,3 +75,33 @@ def test_user_file_is_loaded_by_its_absolute_path(tmp_path, monkeypatch):
     (tmp_path / "myapp.py").write_text("")
     monkeypatch.chdir(tmp_path)
     assert resolve_apps(("./myapp.py",)) == (str(tmp_path / "myapp.py"),)
+
+
+def test_check_evidence_counts_packet_ins_and_saves_flow_tables(tmp_path, monkeypatch):
+    import json
+    import time
+
+    from orchestrator.controller import launcher
+    topo = enterprise.build(TopologyOptions())
+    controller = launcher.Controller(topo, tmp_path / "controller", ControllerSettings())
+    controller.status_path.write_text(json.dumps(
+        {"written": time.time() + 60, "packet_in": {"1": 12, "2": 3}}))
+    tables = {"access": " cookie=0x0, priority=0 actions=CONTROLLER:65535\n"
+                        " cookie=0xf10a0002, priority=10,in_port=1 actions=output:2\n",
+              "srvlan": " cookie=0x0, priority=0 actions=CONTROLLER:65535\n"}
+    monkeypatch.setattr(launcher, "flow_table", lambda bridge: tables[bridge])
+    note = controller.evidence({"access": 2, "srvlan": 3}, tmp_path / "check")
+    assert "packet-ins access 10, srvlan 0" in note
+    assert "flows now access 2, srvlan 1" in note
+    assert (tmp_path / "check" / "flows-access.txt").read_text() == tables["access"]
+
+
+def test_readiness_names_the_switches_not_yet_connected_or_not_ready(tmp_path):
+    from orchestrator.controller import launcher
+    topo = enterprise.build(TopologyOptions())
+    controller = launcher.Controller(topo, tmp_path, ControllerSettings())
+    assert controller.unready({"connected": [1], "apps": ["L2Switch"],
+                               "ready": {"L2Switch": []}}) == [
+        "access (L2Switch not ready)", "srvlan (not connected)"]
+    assert controller.unready({"connected": [1, 2], "apps": ["L2Switch"],
+                               "ready": {"L2Switch": [1, 2]}}) == []

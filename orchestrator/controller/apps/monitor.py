@@ -23,7 +23,7 @@ from os_ken.ofproto import ofproto_v1_3
 
 from .base import FlowlabApp
 
-WRITE_EVERY = 0.2     # seconds: packet-ins are counted at once, written at most this often
+WRITE_EVERY = 0.05    # seconds: packet-ins are counted at once, written at most this often
 
 
 class FlowlabMonitor(app_manager.OSKenApp):
@@ -95,7 +95,11 @@ class FlowlabMonitor(app_manager.OSKenApp):
             os.replace(temporary, self.status_path)
 
     def _writer(self):
+        """Write while packet-ins are counted, and once a second anyway: a
+        reader waiting for a status newer than some moment gets one."""
+        last = 0.0
         while self.is_active:
-            if self.dirty:
+            if self.dirty or time.monotonic() - last > 1.0:
                 self.write()
+                last = time.monotonic()
             hub.sleep(WRITE_EVERY)
