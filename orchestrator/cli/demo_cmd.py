@@ -8,7 +8,8 @@ from typing import Callable
 from .. import registry
 from ..lab import Lab, LabSettings
 from . import output
-from .common import add_format_argument, add_topology_arguments, require_root, topology_options
+from .common import (add_controller_arguments, add_format_argument, add_topology_arguments,
+                     controller_settings, require_root, topology_options)
 
 NAME = "demo"
 HELP = "bring a topology up, show it working, tear it down"
@@ -98,14 +99,17 @@ def tour(lab: Lab) -> list[Step]:
 
 def configure(parser):
     add_topology_arguments(parser)
+    add_controller_arguments(parser)
     add_format_argument(parser, "the summary and the tour")
 
 
 def run(args) -> int:
+    controller = controller_settings(args)
     require_root(NAME)
     topo = registry.load(args.topology, topology_options(args))
     with output.progress(f"bringing {topo.name} up") as report:
-        lab = Lab(topo, args.topology, LabSettings(progress=report)).start()
+        lab = Lab(topo, args.topology,
+                  LabSettings(progress=report, controller=controller)).start()
     rows, ok = [], True
     try:
         summary = lab.summary()
@@ -115,6 +119,11 @@ def run(args) -> int:
             result, passed = step.run(lab)
             ok &= passed
             rows.append([step.title, step.shows, result, "ok" if passed else "FAIL"])
+        died = lab.controller_failure()
+        if died:
+            ok = False
+            rows.append(["the OpenFlow controller", "forwarding under secure fail mode",
+                         died.splitlines()[0], "FAIL"])
         if args.format == "json":
             output.print_json({"topology": topo.name, "run": lab.run.run_id,
                                "interfaces": summary, "passed": ok,

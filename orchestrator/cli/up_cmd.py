@@ -22,7 +22,9 @@ DESCRIPTION = ("Build the emulated network of TOPO and bring it up. By default o
                "A DHCP client without a lease by its deadline fails the bring-up, unless "
                "--allow-unbound: then the lab stays up, the client keeps trying, and the "
                "summary lists it as UNBOUND with the end of its log (a broken network to "
-               "inspect or grade).")
+               "inspect or grade). With --controller os-ken the switches are driven over "
+               "OpenFlow 1.3 by os-ken with the apps of --controller-app (default l2); if the "
+               "controller dies while the lab is up, up tears down and exits 1 naming it.")
 
 
 class Terminated(BaseException):
