@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 import signal
+import sys
 import time
 from pathlib import Path
 
 from .. import registry
 from ..errors import FlowlabError
-from ..exercises import control
+from ..exercises import control, files, grades
 from ..exercises.catalogue import all_faults
 from ..exercises.faults import FaultError
 from ..exercises.holder import exercise_dir, serve
@@ -45,9 +46,12 @@ def configure(parser):
     add_format_argument(listing, "the list")
 
     start = actions.add_parser("start", help="bring a lab up with a fault and hold it")
-    start.add_argument("exercise", metavar="FAULT", help="a fault of 'exercise list'")
+    start.add_argument("exercise", metavar="FAULT|FILE",
+                       help="a fault of 'exercise list', or an exercise file (.toml)")
     add_topology_arguments(start, topology_default=DEFAULT_TOPOLOGY,
-                           topology_help="the topology (default enterprise)")
+                           topology_help="the topology (default: the exercise file's, else "
+                                         "enterprise)")
+    start.set_defaults(topology=None)
     start.add_argument("--student", metavar="ID",
                        help="the student id that seeds the variant (default: the first)")
     start.add_argument("--no-cli", action="store_true",
@@ -66,6 +70,25 @@ def configure(parser):
     add_run_argument(answer)
     add_format_argument(answer, "the answer's grade")
 
+    validate = actions.add_parser("validate", help="refuse a broken exercise file")
+    validate.add_argument("file", metavar="FILE", type=Path, help="an exercise file (.toml)")
+    add_topology_arguments(validate, topology_default=DEFAULT_TOPOLOGY,
+                           topology_help="the topology (default: the file's, else enterprise)")
+    validate.set_defaults(topology=None)
+    validate.add_argument("--static", action="store_true",
+                          help="only what the model says (no lab, no root); by default the "
+                               "exercise is also run in a real lab: every check must pass "
+                               "without the fault, break as declared with it, and pass again "
+                               "after the reference repair")
+    add_format_argument(validate, "the problems found")
+
+    grades = actions.add_parser("grades", help="a class's grades as CSV")
+    grades.add_argument("directory", metavar="DIR", type=Path,
+                        help="a directory of grades (the JSON of 'exercise check --format "
+                             "json', or grade.json files), searched recursively")
+    grades.add_argument("--out", metavar="FILE", type=Path, help="write the CSV here "
+                                                                 "(default: standard output)")
+
     for name, text in (("solve", "apply the reference repair"),
                        ("reset", "return the lab to the start of the exercise")):
         add_run_argument(actions.add_parser(name, help=text))
@@ -73,7 +96,22 @@ def configure(parser):
 
 def run(args) -> int:
     return {"list": run_list, "start": run_start, "check": run_check, "answer": run_answer,
-            "solve": run_simple, "reset": run_simple}[args.action](args)
+            "solve": run_simple, "reset": run_simple, "validate": run_validate,
+            "grades": run_grades}[args.action](args)
+
+
+def load_exercise(name: str, topology: str | None, args, student: str | None):
+    """The topology spec, its model and the exercise: a catalogue fault
+    (TOPO default enterprise) or an instructor's file (TOPO default the
+    file's).  Refused before any lab exists."""
+    if files.looks_like_file(name):
+        spec = files.parse(Path(name))
+        topo_spec = files.topology_of(spec, topology)
+        topo = registry.load(topo_spec, topology_options(args))
+        return topo_spec, topo, files.exercise_from(spec, topo, topo_spec, student)
+    topo_spec = topology or DEFAULT_TOPOLOGY
+    topo = registry.load(topo_spec, topology_options(args))
+    return topo_spec, topo, from_fault(name, topo, topo_spec, student)
 
 
 # -- list ------------------------------------------------------------------------------
@@ -117,15 +155,15 @@ def _on_sigterm(_signum, _frame):
 
 
 def run_start(args) -> int:
+    spec, topo, exercise = load_exercise(args.exercise, args.topology, args,
+                                         args.student)          # refused before any work
     require_root(NAME)
-    topo = registry.load(args.topology, topology_options(args))
-    exercise = from_fault(args.exercise, topo, args.topology, args.student)   # refused early
     began = time.monotonic()
     signal.signal(signal.SIGTERM, _on_sigterm)
     server = None
     try:
         with output.progress(f"bringing {topo.name} up for {exercise.name}") as report:
-            lab = Lab(topo, args.topology, LabSettings(progress=report, unbound_ok=True))
+            lab = Lab(topo, spec, LabSettings(progress=report, unbound_ok=True))
             lab.start()
         try:
             session = Session(lab, exercise, exercise_dir(lab.run.path))
@@ -228,6 +266,55 @@ def run_simple(args) -> int:
     output.note(result["done"])
     if result.get("symptom"):
         output.out.print(f"Symptom: {result['symptom']}", markup=False, soft_wrap=True)
+    return 0
+
+
+# -- validate and grades --------------------------------------------------------------------
+
+class ExerciseRefused(FlowlabError):
+    exit_status = 1
+
+
+def run_validate(args) -> int:
+    spec = files.parse(args.file)
+    topo_spec = files.topology_of(spec, args.topology)
+    topo = registry.load(topo_spec, topology_options(args))
+    found = files.problems(spec, topo)
+    live = None
+    if not found and not args.static:
+        require_root(NAME)
+        exercise = files.exercise_from(spec, topo, topo_spec, None)
+        with output.progress(f"trying {spec.name} in {topo.name}") as report:
+            with Lab(topo, topo_spec, LabSettings(progress=report, unbound_ok=True)) as lab:
+                session = Session(lab, exercise, lab.run.path / "exercise-validate")
+                _, intact = session.check(progress=report)
+                session.apply()
+                _, broken = session.check(progress=report)
+                session.solve()
+                _, solved = session.check(progress=report)
+        found = files.live_problems(intact, broken, solved)
+        live = {"intact": intact["points"], "broken": broken["points"],
+                "solved": solved["points"], "max_points": solved["max_points"]}
+    if args.format == "json":
+        output.print_json({"file": str(args.file), "topology": topo.name, "ok": not found,
+                           "problems": found, "live": live})
+    elif found:
+        output.error(f"{args.file}: {len(found)} problem(s):\n  " + "\n  ".join(found))
+    else:
+        output.note(f"{args.file}: fit for a class on {topo.name}"
+                    + (f" (points intact {live['intact']}, with the fault {live['broken']}, "
+                       f"repaired {live['solved']} of {live['max_points']})" if live
+                       else " (static checks only)"))
+    return 1 if found else 0
+
+
+def run_grades(args) -> int:
+    text = grades.to_csv(args.directory)
+    if args.out:
+        args.out.write_text(text)
+        output.note(f"grades: {args.out}")
+    else:
+        sys.stdout.write(text)
     return 0
 
 

@@ -221,6 +221,9 @@ def _masquerade(action: str, iface: str) -> list[str]:
 
 
 class NatOff(Fault):
+    """Breaks reach too: the inside user's echo leaves untranslated and no
+    reply can come back (the outside knows no route inside)."""
+
     name = "nat-off"
     title = "a router's source NAT is off"
     why = "no link has nat=True with an end host on both sides"
@@ -233,7 +236,7 @@ class NatOff(Fault):
                     else f"ping {c.server} ({server})")
             found.append(Variant(self.name, {"router": c.router, "interface": c.outside.name},
                                  f"{c.router} does not masquerade out of {c.outside.name}",
-                                 f"{c.client} cannot {what}", ("nat",), (LAYER2,)))
+                                 f"{c.client} cannot {what}", ("reach", "nat"), (LAYER2,)))
         return found
 
     def apply(self, lab, variant: Variant) -> None:

@@ -18,6 +18,7 @@ the faults again, as at ``start``.
 from __future__ import annotations
 
 import json
+import re
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -119,11 +120,28 @@ def verdict(decider: Decider, result: CheckResult) -> Verdict:
                     evidence=result.evidence if result.passed else "")
     if not result.passed:
         text = "\n".join(result.failures) or "failed without a reason"
-        lines = [line for line in text.splitlines() if line.strip()]
-        found.reason = lines[0].strip()
-        found.packets = [line.strip() for line in lines[1:1 + PACKET_LINES]]
+        lines = [line.strip() for line in text.splitlines() if line.strip()]
+        found.reason = reason_of(lines)
+        found.packets = lines[1:1 + PACKET_LINES]
         found.hint = decider.hint
     return found
+
+
+COUNT_SUMMARY = re.compile(r"^\d+ of \d+ .*failed$")
+
+
+def reason_of(lines: list[str]) -> str:
+    """A failure's reason in one line: its first, and when that only counts
+    ("2 of 3 DHCP interface(s) failed"), the first failure it counts (whose
+    step and packet are named)."""
+    if not lines:
+        return ""
+    first = lines[0]
+    if COUNT_SUMMARY.match(first):
+        detail = next((line for line in lines[1:] if not line.startswith("not bound:")), None)
+        if detail:
+            return f"{first}: {detail}"
+    return first
 
 
 def grade(exercise: Exercise, results: list[CheckResult], seconds: float) -> dict:

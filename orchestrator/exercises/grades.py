@@ -1,0 +1,87 @@
+"""A class's grades: every ``grade.json`` under a directory, one CSV row each.
+
+Instructors collect the students' ``exercise check --format json`` outputs
+(or the ``grade.json`` of each check directory) in one directory; the
+summary has, per student and exercise, the points, and per check its points
+and, when it failed, the reason in words (the step where the exchange
+stopped, the packet that was missing).  A file that is not a grade is
+named and refused, not skipped.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+from .faults import FaultError
+
+FIXED = ["student", "exercise", "topology", "points", "max_points", "solved", "checked_at",
+         "file"]
+
+
+class GradesError(FaultError):
+    pass
+
+
+def is_grade(data) -> bool:
+    return isinstance(data, dict) and {"exercise", "checks", "points", "max_points"} <= set(data)
+
+
+def collect(directory: Path) -> list[tuple[Path, dict]]:
+    """Every grade under ``directory`` (``*.json``, recursively), in path order."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise GradesError(f"{directory}: no such directory")
+    found, refused = [], []
+    for path in sorted(directory.rglob("*.json")):
+        if path.name in ("results.json", "exercise.json", "answers.json"):
+            continue                           # a check directory's other files
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, ValueError) as exc:
+            refused.append(f"{path}: not JSON ({exc})")
+            continue
+        if not is_grade(data):
+            refused.append(f"{path}: not a grade of 'exercise check --format json'")
+            continue
+        found.append((path, data))
+    if refused:
+        raise GradesError("\n".join(refused))
+    if not found:
+        raise GradesError(f"{directory}: no grade (*.json of 'exercise check --format json')")
+    return found
+
+
+def table(grades: list[tuple[Path, dict]], root: Path) -> tuple[list[str], list[list]]:
+    """The CSV's header and rows: fixed columns, then per check (in order of
+    first appearance) its points and the reason it failed."""
+    checks: list[str] = []
+    for _path, grade in grades:
+        checks += [v["check"] for v in grade["checks"] if v["check"] not in checks]
+    header = FIXED + [f"{c} {part}" for c in checks for part in ("points", "failing packet")]
+    rows = []
+    for path, grade in grades:
+        by_check = {v["check"]: v for v in grade["checks"]}
+        row = [grade.get("student") or "", grade["exercise"], grade.get("topology", ""),
+               grade["points"], grade["max_points"], "yes" if grade.get("solved") else "no",
+               grade.get("checked_at", ""), str(path.relative_to(root))]
+        for check in checks:
+            verdict = by_check.get(check)
+            if verdict is None:
+                row += ["", ""]
+            else:
+                row += [f"{verdict['points']}/{verdict['max_points']}",
+                        "" if verdict["passed"] else verdict["reason"]]
+        rows.append(row)
+    return header, rows
+
+
+def to_csv(directory: Path) -> str:
+    header, rows = table(collect(directory), Path(directory))
+    text = io.StringIO()
+    writer = csv.writer(text)
+    writer.writerow(header)
+    writer.writerows(rows)
+    return text.getvalue()
