@@ -19,7 +19,7 @@ import re
 import signal
 import subprocess
 import time
-from collections import defaultdict
+from collections import defaultdict, deque
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -37,7 +37,19 @@ OpenFlow controller, which the switches reach on loopback)."""
 
 TAIL_LINES = 15
 POLL_SECONDS = 0.01
+PACE = 100
+"""Daemons of one stage starting at once, at most.  A thousand DHCP clients
+started together broadcast faster than a userspace switch floods to a
+thousand ports; lost DISCOVERs back off and the stage collapses."""
+NAMED = 6
 STOP_GRACE = 3.0
+
+
+def _names(group: list[Launch]) -> str:
+    names = [launch.name for launch in group]
+    if len(names) <= NAMED:
+        return ", ".join(names)
+    return f"{len(names)} daemons: {', '.join(names[:NAMED - 2])}, ..., {names[-1]}"
 
 
 def tail(path: str, lines: int = TAIL_LINES) -> str:
@@ -70,6 +82,11 @@ class Running:
     started: float
     log_offset: int = 0            # readiness is judged on what this run wrote
     ready_after: float | None = None
+
+    @property
+    def pattern(self) -> re.Pattern | None:
+        ready = self.launch.ready
+        return re.compile(ready.pattern) if isinstance(ready, LogLine) else None
 
 
 class Supervisor:
@@ -110,6 +127,11 @@ class Supervisor:
                   ) -> list[NotReady]:
         """Check, then start stage by stage, each stage ready before the next.
 
+        Within a stage at most :data:`PACE` daemons are starting at once: the
+        next starts as soon as one proves ready, so each daemon's deadline
+        runs from its own start and a stage of a thousand DHCP clients takes
+        as long as its work, not a fixed deadline for all of it.
+
         A daemon for which ``may_stay_unready`` is true and that is still
         running, unready, at its deadline does not fail the start: it keeps
         running and its NotReady is returned.  Any other failure raises at
@@ -121,16 +143,28 @@ class Supervisor:
             stages[launch.stage].append(launch)
         for stage in sorted(stages):
             group = stages[stage]
-            self.progress("starting " + ", ".join(launch.name for launch in group))
-            for launch in group:
-                self.start(launch)
-            for launch in group:
+            self.progress("starting " + _names(group))
+            unready += self._start_paced(group, may_stay_unready)
+        return unready
+
+    def _start_paced(self, group: list[Launch],
+                     may_stay_unready: Callable[[Launch], bool]) -> list[NotReady]:
+        queue, starting, unready = deque(group), [], []
+        while queue or starting:
+            while queue and len(starting) < PACE:
+                starting.append(self.start(queue.popleft()))
+            waiting = []
+            for running in starting:
                 try:
-                    self.wait_ready(self.running[launch.name])
+                    if not self._settled(running):
+                        waiting.append(running)
                 except NotReady as late:
-                    if not may_stay_unready(launch):
+                    if not may_stay_unready(running.launch):
                         raise
                     unready.append(late)
+            starting = waiting
+            if starting:
+                time.sleep(POLL_SECONDS)
         return unready
 
     def start(self, launch: Launch) -> Running:
@@ -149,20 +183,23 @@ class Supervisor:
         return running
 
     def wait_ready(self, running: Running) -> None:
-        launch = running.launch
-        deadline = running.started + launch.deadline
-        pattern = re.compile(launch.ready.pattern) if isinstance(launch.ready, LogLine) else None
-        while True:
-            if self._is_ready(launch, pattern, running.log_offset):
-                running.ready_after = time.monotonic() - running.started
-                return
-            code = running.proc.poll()
-            if code is not None:
-                raise LabError(f"{launch.name} exited with status {code} before it was ready; "
-                               f"last lines of {launch.log}:\n{tail(launch.log)}")
-            if time.monotonic() > deadline:
-                raise NotReady(launch, self._waiting_for(launch), tail(launch.log))
+        while not self._settled(running):
             time.sleep(POLL_SECONDS)
+
+    def _settled(self, running: Running) -> bool:
+        """True once the daemon proved ready; False while it may still;
+        LabError if it exited, NotReady at its deadline."""
+        launch = running.launch
+        if self._is_ready(launch, running.pattern, running.log_offset):
+            running.ready_after = time.monotonic() - running.started
+            return True
+        code = running.proc.poll()
+        if code is not None:
+            raise LabError(f"{launch.name} exited with status {code} before it was ready; "
+                           f"last lines of {launch.log}:\n{tail(launch.log)}")
+        if time.monotonic() > running.started + launch.deadline:
+            raise NotReady(launch, self._waiting_for(launch), tail(launch.log))
+        return False
 
     @staticmethod
     def _is_ready(launch: Launch, pattern: re.Pattern | None, offset: int) -> bool:
