@@ -1,41 +1,52 @@
-"""Small pool: one LAN whose DHCP pool of 4 addresses serves 6 clients, and a reservation.
+"""Small pools: a LAN whose DHCP pool of 4 addresses serves 6 clients, and a LAN of 4 with a reservation.
 
 ::
 
-      res 10.77.0.4 (reserved)   h1  h2  h3  h4  h5  h6   (DHCP, pool 10.77.0.8-11)
-          |                      |   |   |   |   |   |
-      ----+--------- lan 10.77.0.0/28 ----------+---+---+----
-          |
-      srv 10.77.0.1 (dnsmasq, or ISC dhcpd with --dhcp-server isc)
+      h1  h2  h3  h4  h5  h6   (DHCP, pool 10.77.0.8-11)     res 10.77.1.4 (reserved)  mallory 10.77.1.2
+      |   |   |   |   |   |                                    |                        |
+      +---+---+- lan 10.77.0.0/28 -+                       ----+--- lan2 10.77.1.0/28 --+----
+                  |                                                    |
+      srv 10.77.0.1 (dnsmasq)                                  srv2 10.77.1.1 (dnsmasq, pool 10.77.1.8-11)
 
-Two of the six pool clients can get nothing: the pool is exhausted by
-design.  ``up`` must say so by the pool's name and the clients', and the
-starvation check finds a pool it can empty (4 addresses against 1,000
-made-up MACs) while ``res`` keeps its reservation.
+On ``lan`` two of the six pool clients can get nothing: the pool is
+exhausted by design, and ``up`` must say so by the pool's name and the
+clients'.  On ``lan2`` nobody takes from the pool until the starvation
+check attacks it from mallory (4 addresses against 1,000 made-up MACs),
+while ``res`` keeps its reservation.  ``--dhcp-server isc`` runs ISC dhcpd
+on both servers instead.
 """
 
 from __future__ import annotations
 
 from orchestrator.model import Dhcp, Topology, TopologyOptions, service
 
-RESERVED = "10.77.0.4"
-RESERVED_MAC = "02:00:0a:4d:00:04"
+RESERVED = "10.77.1.4"
+RESERVED_MAC = "02:00:0a:4d:01:04"
 
 
-def build(options: TopologyOptions = TopologyOptions(), *, name: str = "smallpool",
-          network: str = "10.77.0.0/28", server: str = "10.77.0.1/28",
-          pool: tuple[str, str] = ("10.77.0.8", "10.77.0.11"), clients: int = 6,
-          backend: str = "dnsmasq") -> Topology:
-    topo = Topology(name, __doc__.splitlines()[0], options)
+def add_lan(topo: Topology, switch: str, server: str, network: str, server_ip: str,
+            pool: tuple[str, str], clients: list[str], backend: str) -> None:
+    """A LAN with its own DHCP server and pool, and ``clients`` taking from it."""
     subnet = topo.subnet(network, pool=pool, lease_time=600)
-    lan = topo.switch("lan", description="the LAN of the pool", subnet=subnet)
-    srv = topo.host("srv", description="DHCP server of the LAN",
-                    services=[service("dhcp-server", backend=options.dhcp_server or backend,
-                                      subnets=[subnet])])
-    topo.link(srv, lan, ip=server)
+    lan = topo.switch(switch, description=f"the LAN of {server}'s pool", subnet=subnet)
+    srv = topo.host(server, description=f"DHCP server of {switch}",
+                    services=[service("dhcp-server", backend=backend, subnets=[subnet])])
+    topo.link(srv, lan, ip=server_ip)
+    for name in clients:
+        topo.link(topo.host(name, description="a PC taking from the pool"), lan,
+                  dhcp=Dhcp(server=server))
+
+
+def build(options: TopologyOptions = TopologyOptions()) -> Topology:
+    topo = Topology("smallpool", __doc__.splitlines()[0], options)
+    backend = options.dhcp_server or "dnsmasq"
+    add_lan(topo, "lan", "srv", "10.77.0.0/28", "10.77.0.1/28", ("10.77.0.8", "10.77.0.11"),
+            [f"h{n}" for n in range(1, 7)], backend)
+    add_lan(topo, "lan2", "srv2", "10.77.1.0/28", "10.77.1.1/28", ("10.77.1.8", "10.77.1.11"),
+            [], backend)
+    lan2 = topo.find("lan2")
     res = topo.host("res", description="a PC with a reservation outside the pool")
-    topo.link(res, lan, mac=RESERVED_MAC, dhcp=Dhcp(server="srv", reserve=RESERVED))
-    for number in range(1, clients + 1):
-        topo.link(topo.host(f"h{number}", description="a PC taking from the pool"), lan,
-                  dhcp=Dhcp(server="srv"))
+    topo.link(res, lan2, mac=RESERVED_MAC, dhcp=Dhcp(server="srv2", reserve=RESERVED))
+    mallory = topo.host("mallory", description="a host with a static address: the attacker")
+    topo.link(mallory, lan2, ip="10.77.1.2/28")
     return topo

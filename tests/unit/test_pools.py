@@ -8,6 +8,7 @@ from ipaddress import IPv4Address, IPv4Network
 import pytest
 
 from orchestrator import pools, registry
+from orchestrator.model import Topology
 from orchestrator.pools import Demand, Pool, judge_exhaustion
 from orchestrator.validation import problems, warnings
 from services.lease import LeaseError, ServerLease, server_leases
@@ -25,14 +26,17 @@ def held(*pairs: tuple[str, str]) -> list[ServerLease]:
 
 
 def test_each_pool_counts_its_clients_and_not_the_reservations():
-    (demand,) = pools.demands(registry.load(SMALL))
-    assert demand.pool == POOL and demand.pool.size == 4
-    assert demand.clients == CLIENTS              # res holds a reservation: not counted
-    assert demand.oversubscribed
+    full, spare = pools.demands(registry.load(SMALL))
+    assert full.pool == POOL and full.pool.size == 4
+    assert full.clients == CLIENTS and full.oversubscribed
+    assert str(spare.pool.network) == "10.77.1.0/28"
+    assert spare.clients == () and not spare.oversubscribed    # res holds a reservation
 
 
 def test_a_pool_that_fits_its_clients_is_not_oversubscribed():
-    topo = smallpool.build(clients=4)
+    topo = Topology("fits", "a pool of 4 for 4 clients")
+    smallpool.add_lan(topo, "lan", "srv", "10.77.0.0/28", "10.77.0.1/28",
+                      ("10.77.0.8", "10.77.0.11"), ["h1", "h2", "h3", "h4"], "dnsmasq")
     assert [len(d.clients) for d in pools.demands(topo)] == [4]
     assert pools.oversubscribed(topo) == []
     assert warnings(topo) == []
