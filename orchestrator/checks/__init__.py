@@ -7,6 +7,11 @@ to the labs of the texts.  The derived checks (``derived/``) look at the model o
 apply to any topology that has what they prove.  Users declare their own
 with ``@check`` (:mod:`.user`).  This registry is the one place that knows
 the shipped ones.
+
+Opt-in checks (``OPT_IN_MODULES``: starvation, which leaves a DHCP pool
+empty) are not among :func:`all_checks`, what ``verify`` runs by default;
+they run when named (``verify --check starvation``) and :func:`by_name`
+knows them.
 """
 
 from __future__ import annotations
@@ -18,18 +23,31 @@ CHECK_MODULES = ("dhcp", "arp", "dns", "web", "rarp", "tcp",
                  "derived.dhcp", "derived.l2scope", "derived.reach", "derived.nat",
                  "derived.dns", "derived.http")
 
+OPT_IN_MODULES = ("dhcp.starvation",)
 
-def all_checks() -> list[Check]:
+
+def _checks_of(modules: tuple[str, ...]) -> list[Check]:
     import importlib
     found: list[Check] = []
-    for module_name in CHECK_MODULES:
+    for module_name in modules:
         module = importlib.import_module(f"{__name__}.{module_name}")
         found += [cls() for cls in module.CHECKS]
     return found
 
 
+def all_checks() -> list[Check]:
+    """The checks ``verify`` runs by default (where they apply)."""
+    return _checks_of(CHECK_MODULES)
+
+
+def opt_in_checks() -> list[Check]:
+    """The checks that run only when named."""
+    return _checks_of(OPT_IN_MODULES)
+
+
 def by_name() -> dict[str, Check]:
-    return {check.name: check for check in all_checks()}
+    return {check.name: check for check in all_checks() + opt_in_checks()}
 
 
-__all__ = ["Check", "CheckContext", "CheckResult", "all_checks", "by_name", "check"]
+__all__ = ["Check", "CheckContext", "CheckResult", "all_checks", "by_name", "check",
+           "opt_in_checks"]
