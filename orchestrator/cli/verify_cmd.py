@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 
 from .. import registry
-from ..checks import all_checks
+from ..checks import all_checks, opt_in_checks
 from ..checks.errata import ERRATA
 from ..checks.runner import run_checks, write_results
 from ..errors import FlowlabError
@@ -21,7 +21,8 @@ DESCRIPTION = ("Bring TOPO up with its daemons, run every check that applies to 
                "textbook checks of FLOWS.md for the shipped labs, the checks derived from the "
                "model (dhcp, reach, l2-scope, nat, dns, http) for any topology, and the user's "
                "own declared with @check in TOPO's file or in <stem>_checks.py beside it (or "
-               "only those named with --check), each deciding pass or fail from packets "
+               "only those named with --check; opt-in checks such as starvation run only when "
+               "named), each deciding pass or fail from packets "
                "captured during its scripted traffic, and tear down. Writes DIR/results.json "
                "and DIR/pcaps/<check>/<node>-<interface>.pcap plus a merged pcap per check. "
                "Exit status 0 only when every check passed.")
@@ -57,8 +58,9 @@ def shipped_and_users(spec: str) -> list:
 
 def select(checks, names: list[str], lab_topo) -> list:
     """The checks to run, refused before anything is created when a name is
-    unknown or does not apply to the topology."""
-    known = {c.name: c for c in checks}
+    unknown or does not apply to the topology.  Opt-in checks (starvation)
+    are known by name only: they are never run by default."""
+    known = {c.name: c for c in opt_in_checks() + checks}
     unknown = [n for n in names if n not in known]
     if unknown:
         raise UnknownCheck(f"unknown check {', '.join(unknown)}; known: {', '.join(known)}")
