@@ -103,6 +103,9 @@ def load(spec: str, options: TopologyOptions | None = None) -> Topology:
     build = getattr(module, "build", None)
     if not callable(build):
         raise TopologyError(None, "build", f"{spec}: defines no build(options) function")
+    if options.guests is not None and not getattr(module, "TAKES_GUESTS", False):
+        raise TopologyError(None, "guests", f"{spec} takes no guests (--guests is for a "
+                                            "topology whose module sets TAKES_GUESTS, as scale)")
     try:
         topo = build(options)
     except TopologyError:

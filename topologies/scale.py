@@ -21,6 +21,7 @@ from ipaddress import IPv4Address
 
 from orchestrator.model import Dhcp, Topology, TopologyError, TopologyOptions, service
 
+TAKES_GUESTS = True
 DEFAULT_GUESTS = 100
 PORTS_PER_SWITCH = 100
 POOL = ("10.64.0.10", "10.64.15.250")

@@ -39,6 +39,8 @@ def add_topology_arguments(parser: argparse.ArgumentParser, vlan_default: bool =
                              + ("--vlan" if vlan_default else "--no-vlan"))
     parser.add_argument("--dhcp-server", choices=("dnsmasq", "isc"),
                         help="DHCP server backend (default: the topology's choice)")
+    parser.add_argument("--guests", type=_positive, metavar="N",
+                        help="DHCP hosts, for a topology that takes them (scale: default 100)")
 
 
 def add_controller_arguments(parser: argparse.ArgumentParser) -> None:
@@ -69,7 +71,18 @@ def add_format_argument(parser: argparse.ArgumentParser, what: str = "the output
 
 
 def topology_options(args: argparse.Namespace) -> TopologyOptions:
-    return TopologyOptions(vlans=args.vlan, dhcp_server=args.dhcp_server)
+    return TopologyOptions(vlans=args.vlan, dhcp_server=args.dhcp_server,
+                           guests=getattr(args, "guests", None))
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value}: at least 1")
+    return value
 
 
 def add_run_argument(parser: argparse.ArgumentParser) -> None:

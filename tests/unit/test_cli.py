@@ -32,7 +32,7 @@ def write(tmp_path, text, name="lab.py"):
 def test_list_names_every_topology(capsys):
     assert main(["list", "--format", "json"]) == 0
     listed = {t["name"]: t["description"] for t in json.loads(capsys.readouterr().out)}
-    assert set(listed) == {"enterprise", "home", "arp-lan"}
+    assert set(listed) == {"enterprise", "home", "arp-lan", "scale"}
     assert all(listed.values())
 
 

@@ -76,3 +76,20 @@ def test_a_tolerated_stall_elsewhere_still_fails_the_start(supervisor, tmp_path)
     with pytest.raises(NotReady):
         supervisor.start_all([launch(tmp_path, "server", "exec sleep 30", deadline=0.3)],
                              may_stay_unready=lambda launch: launch.name == "client")
+
+
+def test_a_stage_is_started_in_paces_each_deadline_from_its_own_start(supervisor, tmp_path,
+                                                                       monkeypatch):
+    """Five daemons that each take 0.2 s to be ready, two at a time, each with
+    a 0.5 s deadline: all ready, though the stage takes longer than any one
+    deadline, and never more than two were starting at once."""
+    import orchestrator.supervisor as module
+    monkeypatch.setattr(module, "PACE", 2)
+    stage = [launch(tmp_path, f"d{i}", "sleep 0.2; echo ready; exec sleep 30", deadline=0.5)
+             for i in range(5)]
+    assert supervisor.start_all(stage) == []
+    runs = sorted(supervisor.running.values(), key=lambda r: r.started)
+    for run in runs:
+        overlapping = [r for r in runs if r.started <= run.started < r.started + r.ready_after]
+        assert len(overlapping) <= 2, f"{run.launch.name}: {len(overlapping)} starting at once"
+    assert runs[-1].started - runs[0].started > 0.3     # the last began after others were ready
