@@ -4,13 +4,16 @@ messages that name an exhausted pool and the clients that got nothing."""
 from __future__ import annotations
 
 from ipaddress import IPv4Address, IPv4Network
+from pathlib import Path
 
 import pytest
 
 from orchestrator import pools, registry
 from orchestrator.model import Topology
 from orchestrator.pools import Demand, Pool, judge_exhaustion
+from orchestrator.services_api import Unbound
 from orchestrator.validation import problems, warnings
+from services.dhcp import DnsmasqDhcp
 from services.lease import LeaseError, ServerLease, server_leases
 from tests.topologies import smallpool
 
@@ -18,6 +21,8 @@ SMALL = "tests/topologies/smallpool.py"
 POOL = Pool("srv", IPv4Network("10.77.0.0/28"), IPv4Address("10.77.0.8"),
             IPv4Address("10.77.0.11"))
 CLIENTS = tuple((f"h{n}", f"h{n}-eth0") for n in range(1, 7))
+SMALL_HEADLINE = ("the pool of 10.77.0.0/28 on srv (10.77.0.8-10.77.0.11, 4 addresses) is "
+                  "exhausted: 6 DHCP clients asked for it, srv's lease database holds all 4")
 MACS = {key: f"02:00:00:00:00:0{n}" for n, key in enumerate(CLIENTS, 1)}
 
 
@@ -130,3 +135,77 @@ def test_a_long_list_of_holders_is_cut_short():
     leases = held(*[(f"10.77.0.{10 + n}", f"02:5a:00:00:00:{n:02x}") for n in range(20)])
     verdict = judge_exhaustion(Demand(big, CLIENTS), leases, MACS, (), "leases")
     assert "02:5a:00:00:00:07 and 12 more;" in verdict.describe()
+
+
+# -- what a running lab says: a stand-in lab with a real lease file -----------------------------
+
+class FakeDnsmasq(DnsmasqDhcp):
+    """A dnsmasq whose lease database is a file the test wrote."""
+
+    def __init__(self, database: Path):
+        self.database = database
+
+    @property
+    def lease_database(self) -> str:
+        return str(self.database)
+
+
+class FakeServices:
+    def __init__(self, database: Path):
+        self.daemon = FakeDnsmasq(database)
+
+    def find(self, kind, node, iface=None):
+        assert (kind, node) == ("dhcp-server", "srv")
+        return type("Instance", (), {"daemon": self.daemon})()
+
+
+class FakeLab:
+    """The few things pools reads from a lab: its topology, its clients'
+    own leases and the server's lease database."""
+
+    def __init__(self, database: Path, bound: list):
+        self.topo = registry.load(SMALL)
+        self.services = FakeServices(database)
+        self._bound = bound
+
+    def leases(self):
+        return {key: object() for key in self._bound}
+
+    def node(self, name):
+        return type("Node", (), {"intf": lambda _s, iface: type("I", (), {"mac": MACS[(name,
+                                                                                       iface)]})})()
+
+
+def lease_file(tmp_path: Path, holders: list[int]) -> Path:
+    path = tmp_path / "leases"
+    path.write_text("".join(f"1764339000 {MACS[CLIENTS[n - 1]]} 10.77.0.{7 + i} h{n} *\n"
+                            for i, n in enumerate(holders, 1)))
+    return path
+
+
+def test_up_fails_naming_the_pool_and_every_client_that_got_nothing(tmp_path):
+    lab = FakeLab(lease_file(tmp_path, [1, 2, 3, 4]), bound=CLIENTS[:4])
+    late = Unbound("h5", "h5-eth0", "dhclient@h5:h5-eth0 held no lease after 30 s")
+    assert pools.failure(lab, late) == (
+        f"{SMALL_HEADLINE} (h1, h2, h3, h4; {tmp_path / 'leases'}); got nothing: h5:h5-eth0, "
+        "h6:h6-eth0")
+    (explained,) = pools.explain_unbound(lab, [late])
+    assert explained.describe() == (f"h5:h5-eth0 got no lease: {SMALL_HEADLINE}\n"
+                                    "dhclient@h5:h5-eth0 held no lease after 30 s")
+
+
+def test_a_client_unbound_while_its_pool_has_room_keeps_its_own_account(tmp_path):
+    lab = FakeLab(lease_file(tmp_path, [1, 2, 3]), bound=CLIENTS[:3])
+    late = Unbound("h5", "h5-eth0", "dhclient@h5:h5-eth0 held no lease after 30 s")
+    assert pools.failure(lab, late) == late.describe()
+    assert pools.explain_unbound(lab, [late]) == [late]
+
+
+def test_an_unreadable_lease_database_is_said_beside_the_clients_account(tmp_path):
+    broken = tmp_path / "leases"
+    broken.write_text("garbage\n")
+    lab = FakeLab(broken, bound=[])
+    late = Unbound("h5", "h5-eth0", "no lease")
+    assert pools.failure(lab, late).startswith(
+        "h5:h5-eth0 got no lease: no lease (the DHCP servers' lease databases could not be "
+        "read: dnsmasq lease line 1 has 1 fields")
