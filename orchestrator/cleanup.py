@@ -1,6 +1,8 @@
 """Removing what a run left behind: by its own record and its marks, never by name.
 
-A run's processes carry ``FLOWLAB_RUN=<run id>`` in their environment, its
+A run's processes carry ``FLOWLAB_RUN=<run id>`` in their environment (the
+daemons in its nodes, and its OpenFlow controller in the machine's own
+namespaces, which outlives a killed ``up`` in a session of its own), its
 bridges carry ``external-ids:flowlab-run=<run id>``, and its state file lists
 its root-side links.  Cleaning a run stops exactly those processes (by pid),
 deletes exactly those bridges and links, and nothing else on the machine.

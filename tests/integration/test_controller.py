@@ -89,3 +89,22 @@ def test_a_controller_killed_mid_run_is_reported_and_torn_down(untouched_machine
     assert f"the os-ken controller (pid {pid}) was killed by SIGKILL" in err
     assert "forward nothing without it" in err
     assert controller_pid() is None
+
+
+def test_clean_stops_the_controller_of_a_crashed_run(untouched_machine):
+    """``up`` killed outright leaves its controller running (its own
+    session): ``clean`` finds it by the run's mark and stops it."""
+    up = subprocess.Popen([sys.executable, "-m", "orchestrator", "up", "home", "--no-cli",
+                           "--controller", "os-ken"], cwd=ROOT, stdin=subprocess.DEVNULL,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not any(s.status == "up" for _r, s in live_runs()):
+        time.sleep(0.2)
+    pid = controller_pid()
+    assert pid, "the controller never ran"
+    up.kill()
+    up.wait()
+    assert controller_pid() == pid
+    cleaned = flowlab("clean")
+    assert cleaned.returncode == 0, cleaned.stderr
+    assert controller_pid() is None
