@@ -172,21 +172,16 @@ class Services:
 
     def restart_dhcp_clients(self, instances: list[Instance], fresh: bool = True
                              ) -> list[Unbound]:
-        """Restart many clients at once: all reset, all started, then each
-        awaited.  A client still unbound at its deadline is returned, not
-        raised: in a broken network that is the finding, and the packets
-        captured meanwhile say where its exchange stopped."""
+        """Restart many clients at once: all reset, then started as the lab
+        started them (paced, each awaited).  A client still unbound at its
+        deadline is returned, not raised: in a broken network that is the
+        finding, and the packets captured meanwhile say where its exchange
+        stopped."""
         for instance in instances:
             self._reset(instance, fresh)
-        supervisor = self._supervisor()
-        started = [supervisor.start(i.launch) for i in instances]
-        unbound = []
-        for running in started:
-            try:
-                supervisor.wait_ready(running)
-            except NotReady as late:
-                unbound.append(self.unbound(late))
-        return unbound
+        late = self._supervisor().start_paced([i.launch for i in instances],
+                                              may_stay_unready=lambda launch: True)
+        return [self.unbound(each) for each in late]
 
     def _reset(self, instance: Instance, fresh: bool) -> None:
         """Stop a DHCP client and forget its lease (``fresh``: its address,

@@ -144,11 +144,14 @@ class Supervisor:
         for stage in sorted(stages):
             group = stages[stage]
             self.progress("starting " + _names(group))
-            unready += self._start_paced(group, may_stay_unready)
+            unready += self.start_paced(group, may_stay_unready)
         return unready
 
-    def _start_paced(self, group: list[Launch],
-                     may_stay_unready: Callable[[Launch], bool]) -> list[NotReady]:
+    def start_paced(self, group: list[Launch],
+                    may_stay_unready: Callable[[Launch], bool] = lambda launch: False
+                    ) -> list[NotReady]:
+        """Start ``group`` (already prepared), at most :data:`PACE` starting at
+        once; the NotReady of those allowed to stay unready, others raise."""
         queue, starting, unready = deque(group), [], []
         while queue or starting:
             while queue and len(starting) < PACE:
