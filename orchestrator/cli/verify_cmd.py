@@ -93,7 +93,8 @@ def run(args) -> int:
             died = lab.controller_failure()
     seconds = time.monotonic() - start
     path = write_results(out, topo.name, {"vlans": topo.options.vlans,
-                                          "dhcp_server": topo.options.dhcp_server}, results,
+                                          "dhcp_server": topo.options.dhcp_server,
+                                          "guests": topo.options.guests}, results,
                          seconds, unbound, registry.recorded_spec(args.topology))
     if args.format == "json":
         output.print_json([r.as_dict() for r in results])

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from .. import registry
 from ..errors import FlowlabError
-from ..ladder.load import LadderInputError, check_ladders, labelled, results, siblings
+from ..ladder.load import LadderInputError, blocks, check_ladders, labelled, results, siblings
 from ..ladder.model import build
 from ..ladder.svg import render_svg
 from ..model import Topology, TopologyOptions
@@ -106,11 +106,16 @@ def topology_for(spec: str | None, recorded: str, recorded_spec: str = "",
     packets alone."""
     known = {t.name for t in registry.available()}
     built = TopologyOptions(**{k: v for k, v in (options or {}).items()
-                               if k in ("vlans", "dhcp_server")})
+                               if k in ("vlans", "dhcp_server", "guests")})
     for candidate in (spec, recorded_spec, recorded):
         if candidate and (candidate == spec or candidate in known or (
                 registry.looks_like_path(candidate) and Path(candidate).is_file())):
-            return registry.load(candidate, built)
+            try:
+                return registry.load(candidate, built)
+            except FlowlabError:
+                if candidate == spec:   # asked for: say why it cannot be used
+                    raise
+                return None             # the file changed since the run: draw without it
     return None
 
 
@@ -136,28 +141,17 @@ def verify_view(directory: Path, topo_spec: str | None = None) -> VerifyView:
             ladders = check_ladders(record, topo)
         except LadderInputError as exc:
             ladders, problem = [], str(exc)
-        merged = [p for p in record.pcaps if Path(p).name == MERGED]
-        for ladder, merged_path in zip(ladders, merged):
-            points = [p for p in _block_points(record.pcaps, merged_path)]
+        for ladder, block in zip(ladders, blocks(list(record.pcaps))):
             drawings.append(Drawing(ladder.title.split(": ", 1)[0], render_svg(
                 ladder, uid=f"c{len(checks)}d{len(drawings)}"),
-                _links(directory, [merged_path] + points), counts.get(merged_path)))
+                _links(directory, [block.merged, *block.points]),
+                counts.get(str(block.merged))))
         checks.append(CheckView(record.name, record.passed, bool(entry.get("skipped")),
                                 float(entry.get("seconds", 0)), entry.get("evidence", ""),
                                 record.failures, record.errata, tuple(drawings), problem))
     return VerifyView(data.get("topology", ""), bool(data.get("passed")),
                       float(data.get("seconds", 0)), data.get("options", {}),
                       tuple(data.get("unbound", ())), tuple(checks))
-
-
-def _block_points(pcaps, merged_path: str) -> list[str]:
-    """The point files listed before ``merged_path`` since the previous merge."""
-    found: list[str] = []
-    for p in pcaps:
-        if p == merged_path:
-            return found
-        found = [] if Path(p).name == MERGED else found + [p]
-    return []
 
 
 # ---------------------------------------------------------------- race
