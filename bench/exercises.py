@@ -33,7 +33,7 @@ sys.path.insert(0, str(REPO))
 
 from orchestrator import registry  # noqa: E402
 from orchestrator.cli import output  # noqa: E402
-from orchestrator.exercises.catalogue import all_faults, applicable  # noqa: E402
+from orchestrator.exercises.catalogue import applicable  # noqa: E402
 from orchestrator.exercises.session import BREAKS, Session, from_fault  # noqa: E402
 from orchestrator.lab import Lab, LabSettings  # noqa: E402
 
