@@ -1,0 +1,178 @@
+"""Exercises in real labs: faults applied, checked from packets, solved, reset.
+
+Two bring-ups in all.  One enterprise lab (module fixture) takes several
+catalogued faults in turn through a session: with the fault, ``check``
+fails the check the fault breaks with a readable reason and passes those
+it keeps; after ``solve`` every check passes; ``reset`` brings the fault
+back.  One test topology (the router chain) goes through the command line
+as a class uses it: ``exercise start`` holding the lab, and ``check``,
+``answer``, ``solve``, ``reset`` and ``down`` from other processes, then
+``grades`` over the checks' JSON.  The whole matrix of every fault on
+every topology is ``bench/exercises.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import subprocess
+import sys
+import time
+
+import pytest
+
+from orchestrator import registry
+from orchestrator.exercises.session import BREAKS, KEEPS, Session, from_fault
+from orchestrator.lab import Lab, LabSettings
+
+pytestmark = [pytest.mark.root, pytest.mark.timeout(600)]
+
+
+# -- through the command line, on a test topology -------------------------------------------
+
+CHAIN = "tests/topologies/chain.py"
+
+
+def flowlab(*args: str, timeout: float = 180) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "orchestrator", *args], capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def started(proc: subprocess.Popen, timeout: float = 120) -> dict:
+    """What ``exercise start --format json`` prints once the exercise is ready."""
+    seen = b""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([proc.stdout.fileno()], [], [], 0.2)
+        if ready:
+            chunk = os.read(proc.stdout.fileno(), 65536)
+            if not chunk:
+                break
+            seen += chunk
+            try:
+                return json.loads(seen)
+            except ValueError:
+                continue
+        elif proc.poll() is not None:
+            break
+    proc.kill()
+    raise AssertionError(f"exercise start printed no symptom: {seen!r} {proc.stderr.read()!r}")
+
+
+def test_a_class_on_the_chain_through_the_command_line(tmp_path, untouched_machine):
+    start = subprocess.Popen(
+        [sys.executable, "-m", "orchestrator", "exercise", "start", "route-missing", CHAIN,
+         "--student", "alice", "--no-cli", "--format", "json"],
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        shown = started(start)
+        expected = from_fault("route-missing", registry.load(CHAIN), CHAIN, "alice")
+        assert shown["symptom"] == expected.symptom and "route" not in shown["symptom"]
+        node = expected.variants[0].target["node"]
+        run = ["--run", shown["run"]]      # another lab may be up beside it
+
+        check = flowlab("exercise", "check", *run, "--format", "json", "--out",
+                        str(tmp_path / "a1"))
+        assert check.returncode == 1, check.stderr
+        graded = json.loads(check.stdout)
+        reach = by_check(graded)["reach"]
+        assert not reach["passed"] and "did not reach" in reach["reason"], reach
+        assert by_check(graded)["l2-scope"]["passed"]
+        assert (tmp_path / "a1" / "report.html").is_file()
+        (tmp_path / "class").mkdir()
+        (tmp_path / "class" / "alice-1.json").write_text(check.stdout)
+
+        wrong = flowlab("exercise", "answer", "nat-off", *run)
+        assert wrong.returncode == 2 and "none of the faults" in wrong.stderr, wrong.stderr
+        right = flowlab("exercise", "answer", "route-missing", *run, "--format", "json")
+        assert right.returncode == 0 and json.loads(right.stdout)["correct"]
+
+        assert flowlab("exec", node, *run, "--", "ip", "route").returncode == 0
+        solve = flowlab("exercise", "solve", *run)
+        assert solve.returncode == 0, solve.stderr
+        check = flowlab("exercise", "check", *run, "--format", "json")
+        assert check.returncode == 0, check.stdout
+        (tmp_path / "class" / "alice-2.json").write_text(check.stdout)
+
+        assert flowlab("exercise", "reset", *run).returncode == 0
+        again = flowlab("exercise", "check", *run, "--format", "json")
+        assert again.returncode == 1 and not by_check(json.loads(again.stdout))["reach"]["passed"]
+
+        grades = flowlab("exercise", "grades", str(tmp_path / "class"))
+        assert grades.returncode == 0, grades.stderr
+        lines = grades.stdout.splitlines()
+        assert len(lines) == 3 and "did not reach" in lines[1] and lines[2].count(",yes,") == 1
+    finally:
+        down = flowlab("down", *run) if "run" in locals() else None
+        if down is None or down.returncode != 0:
+            start.terminate()              # the holder tears its lab down on SIGTERM
+        start.wait(timeout=60)
+    assert down.returncode == 0, down.stderr
+    assert start.returncode == 0
+    refused = flowlab("exercise", "check", "--run", shown["run"])
+    assert refused.returncode != 0 and "no lab is up" in refused.stderr
+
+
+@pytest.fixture(scope="module")
+def enterprise(untouched_machine_module):
+    with Lab(registry.load("enterprise"), settings=LabSettings(unbound_ok=True)) as lab:
+        yield lab
+
+
+def by_check(graded: dict) -> dict:
+    return {v["check"]: v for v in graded["checks"]}
+
+
+def assert_broken(graded: dict, check: str, *said: str) -> None:
+    verdicts = by_check(graded)
+    assert not verdicts[check]["passed"], verdicts[check]
+    for words in said:
+        assert words in verdicts[check]["reason"], verdicts[check]["reason"]
+    for v in graded["checks"]:
+        if v["role"] == KEEPS:
+            assert v["passed"], v
+    assert not graded["solved"] and graded["points"] < graded["max_points"]
+
+
+def assert_solved(graded: dict) -> None:
+    assert graded["solved"], [v["reason"] for v in graded["checks"] if not v["passed"]]
+    assert graded["points"] == graded["max_points"]
+
+
+@pytest.mark.parametrize("fault, student, check, said", [
+    ("dhcp-wrong-router", "alice", "dhcp", ["the DHCP exchange stopped at step", "ACK"]),
+    ("firewall-drop-synack", "alice", "http", ["no handshake"]),
+    ("resolver-dead-upstream", "alice", "dns", ["www.baidu.com"]),
+    ("port-wrong-vlan", "bob", "l2-scope", ["left their broadcast domain"]),
+])
+def test_fault_breaks_its_check_and_solve_repairs_it(enterprise, tmp_path, fault, student,
+                                                     check, said):
+    exercise = from_fault(fault, enterprise.topo, "enterprise", student)
+    assert check in [d.check for d in exercise.deciders if d.role == BREAKS]
+    session = Session(enterprise, exercise, tmp_path)
+    session.apply()
+    out, broken = session.check()
+    assert_broken(broken, check, *said)
+    assert (out / "results.json").is_file() and (out / "report.html").is_file()
+    assert json.loads((out / "grade.json").read_text()) == broken
+    session.solve()
+    _, repaired = session.check()
+    assert_solved(repaired)
+
+
+def test_reset_brings_the_fault_back(enterprise, tmp_path):
+    exercise = from_fault("duplicate-address", enterprise.topo, "enterprise", "carol")
+    holder, victim = (exercise.variants[0].target[k] for k in ("holder", "victim"))
+    session = Session(enterprise, exercise, tmp_path)
+    session.apply()
+    address = exercise.variants[0].target["address"]
+    _, broken = session.check()
+    assert_broken(broken, "reach", "did not reach", address)
+    session.solve()
+    assert_solved(session.check()[1])
+    session.reset()
+    _, again = session.check()
+    assert_broken(again, "reach", "did not reach", address)
+    assert holder in exercise.symptom and victim in exercise.symptom
+    session.solve()
