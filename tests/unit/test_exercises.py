@@ -415,3 +415,23 @@ def test_control_socket_serves_one_request_at_a_time(tmp_path):
     finally:
         server.close()
     assert overlaps == []
+
+
+def test_the_holder_answers_status_and_answer_and_refuses_an_unknown_request(tmp_path):
+    from orchestrator.exercises.holder import serve
+    topo = load("tests/topologies/chain.py")
+    session = Session(FakeLab(topo), from_fault("route-missing", topo, "chain", "bob"),
+                      tmp_path / "exercise")
+    server = serve(session)
+    sock = tmp_path / "exercise" / control.SOCKET
+    try:
+        status = control.request(sock, {"op": "status"}, print)
+        assert status["student"] == "bob" and status["symptom"] == session.exercise.symptom
+        assert control.request(sock, {"op": "answer", "text": "route-missing"}, print)["correct"]
+        with pytest.raises(control.ControlError, match="unknown request 'fly'") as refused:
+            control.request(sock, {"op": "fly"}, print)
+        assert refused.value.exit_status == 2
+    finally:
+        server.close()
+    saved = json.loads((tmp_path / "exercise" / control.STATE).read_text())
+    assert saved["variants"][0]["fault"] == "route-missing" and saved["student"] == "bob"
