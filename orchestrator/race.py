@@ -465,7 +465,7 @@ class RaceReport:
     def as_dict(self, own_gateway: str) -> dict:
         passed, reason = self.verdict(own_gateway)
         return {"topology": self.topology, "spec": self.spec, "backend": self.backend,
-                "vlans": self.vlans, "guard": self.guard,
+                "vlans": self.vlans, "guard": self.guard, "controller": self.guard,
                 "client": self.client, "passed": passed, "verdict": reason,
                 "distribution": self.distribution, "first_offer": self.first_offer,
                 "gap_ms": self.gap_stats(), "seconds": round(self.seconds, 3),

@@ -57,7 +57,9 @@ def configure(parser):
                              "run directory)")
     parser.add_argument("--compare", action="store_true",
                         help="run the race flat, then the same trials with VLANs (the fix), "
-                             "into DIR/flat and DIR/vlan; report.html shows them side by side")
+                             "into DIR/flat and DIR/vlan, and with --controller os-ken "
+                             "--controller-app dhcp-guard the flat network under the guard "
+                             "(the SDN fix) into DIR/guard; report.html shows them side by side")
     add_controller_arguments(parser)
     add_format_argument(parser, "the trials and the verdict")
 
@@ -127,19 +129,31 @@ def compare(args) -> int:
     if args.format == "json":
         raise RaceError("race: --compare prints the two runs as tables; their JSON is in "
                         "DIR/flat/race.json and DIR/vlan/race.json (use --out DIR)")
+    controller = controller_settings(args)
+    if controller is not None and GUARD not in controller.apps:
+        raise RaceError(f"race --compare: the third run is the flat network under {GUARD} "
+                        f"(--controller os-ken --controller-app {GUARD}); no other app")
     flat, vlan = copy.copy(args), copy.copy(args)
     flat.vlan, vlan.vlan = False, True
-    for each in (flat, vlan):
-        prepare(each)
+    flat.controller = vlan.controller = "none"
+    flat.controller_app = vlan.controller_app = []
+    guard = None
+    if controller is not None:        # the SDN fix beside the VLAN fix
+        guard = copy.copy(args)
+        guard.vlan = False
+    for each in (flat, vlan, guard):
+        if each is not None:
+            prepare(each)
     require_root(NAME)
     if args.out:
         top = args.out
         shown, _ = race_once(flat, top / "flat")
-    else:                             # the flat run's directory, the VLAN run inside it
+    else:                             # the flat run's directory, the others inside it
         shown, top = race_once(flat)
     fixed, _ = race_once(vlan, top / "vlan")
+    guarded = race_once(guard, top / "guard")[0] if guard is not None else True
     report_cmd.write_after_run(top)
-    return 0 if shown and fixed else 1
+    return 0 if shown and fixed and guarded else 1
 
 
 def show(race: RaceReport) -> None:

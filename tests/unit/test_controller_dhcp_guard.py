@@ -136,3 +136,14 @@ def test_guard_letting_a_second_offer_through_fails_the_race():
 def test_offer_from_the_wrong_gateway_fails_the_race():
     passed, _reason = _race("dhcp-guard", [["10.1.2.1"]]).verdict("10.1.1.1")
     assert not passed
+
+
+def test_compare_takes_the_guard_as_its_third_run_and_no_other_app():
+    import pytest
+
+    from orchestrator.cli import parser
+    from orchestrator.race import RaceError
+    args = parser().parse_args(["race", "--compare", "--controller", "os-ken",
+                                "--controller-app", "l2"])
+    with pytest.raises(RaceError, match="the third run is the flat network under dhcp-guard"):
+        args.handler(args)
