@@ -31,9 +31,10 @@ import subprocess
 from dataclasses import dataclass
 
 from services.base import python_module
-from services.dhcp_starvation import made_up_macs
+from services.dhcp_starvation import Tally, made_up_macs
 from services.lease import ServerLease
 
+from ...capture import point_label
 from ...errors import LabError
 from ...model import Interface, Router, Topology
 from ...packets import ExpectationFailed, Packets, dhcp, expect
@@ -216,24 +217,18 @@ class Starvation(Check):
                     instances = [ctx.lab.services.find("dhcp-client", r.node, r.iface)
                                  for r in target.reserved]
                     ctx.lab.services.restart_dhcp_clients(instances, fresh=True)
-                wires = {r.node: renewal[_label(renewal, r)] for r in target.reserved}
-            wire = attack[_label(attack, target)]
-            said.append(f"from {target.attacker} ({tally.get('seconds', '?')} s): "
+                wires = {r.node: renewal[point_label(r.node, r.iface)]
+                         for r in target.reserved}
+            wire = attack[point_label(target.attacker, target.attacker_iface)]
+            said.append(f"from {target.attacker} ({tally.seconds:.1f} s): "
                         f"{judge_starvation(wire, made_up, target.pool, leases)}; "
                         f"{judge_reserved(wires, target.reserved)}")
         return "; ".join(said)
 
 
-def _label(captured, where) -> str:
-    """The capture point's label of a target's attacker or a reservation."""
-    from ...capture import point_label
-    if isinstance(where, Target):
-        return point_label(where.attacker, where.attacker_iface)
-    return point_label(where.node, where.iface)
-
-
-def run_attack(ctx: CheckContext, target: Target, prefix: str) -> dict:
-    """The attacker's module inside its node; its one JSON line of counts."""
+def run_attack(ctx: CheckContext, target: Target, prefix: str) -> Tally:
+    """The attacker's module inside its node; its one JSON line of counts
+    (the attacker's own account: the verdict is the capture's)."""
     argv = python_module("services.dhcp_starvation", target.attacker_iface, str(ATTACK),
                          str(RATE), str(WAIT), prefix)
     done = subprocess.run(ctx.lab.exec_argv(target.attacker, argv), capture_output=True,
@@ -241,7 +236,7 @@ def run_attack(ctx: CheckContext, target: Target, prefix: str) -> dict:
     if done.returncode != 0:
         raise LabError(f"the starvation attack on {target.attacker} failed: "
                        f"{done.stderr.strip()[-500:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return Tally(**json.loads(done.stdout.strip().splitlines()[-1]))
 
 
 CHECKS = [Starvation]
