@@ -168,7 +168,7 @@ def run_start(args) -> int:
         try:
             session = Session(lab, exercise, exercise_dir(lab.run.path))
             with output.progress("preparing the exercise"):
-                session.apply()
+                session.start()
             server = serve(session)
             ready = time.monotonic() - began
             show_start(args, lab, exercise, ready)

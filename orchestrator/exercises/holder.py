@@ -32,9 +32,10 @@ def serve(session: Session) -> Server:
             return {"done": "solved: the reference repair is applied"}
         if op == "reset":
             progress("back to the start of the exercise")
-            session.reset()
-            return {"done": "reset: the lab is as at the start of the exercise",
-                    "symptom": session.exercise.symptom}
+            undone = session.reset()
+            return {"done": "reset: the lab is as at the start of the exercise"
+                            + (f" (undone: {'; '.join(undone)})" if undone else ""),
+                    "symptom": session.exercise.symptom, "undone": undone}
         if op == "answer":
             return session.answer(str(request.get("text", "")))
         if op == "status":

@@ -29,6 +29,7 @@ from ..checks.base import CheckResult
 from ..checks.runner import run_checks, write_results
 from ..errors import FlowlabError
 from ..model import Topology
+from . import actions, checkpoint
 from .catalogue import applicable as applicable_faults
 from .catalogue import by_name as fault_by_name
 from .faults import FaultError, Variant
@@ -169,6 +170,13 @@ class Session:
         self.directory = Path(directory)
         self.applied = False
         self.attempts = 0
+        self.saved = None                  # the checkpoint of start, before the faults
+
+    def start(self) -> None:
+        """The exercise's checkpoint (the intact lab's routes, addresses,
+        rules and port tags), then the faults."""
+        self.saved = checkpoint.take(self.lab)
+        self.apply()
 
     def _faults(self):
         return [(fault_by_name(v.fault), v) for v in self.exercise.variants]
@@ -185,10 +193,19 @@ class Session:
             fault.solve(self.lab, variant)
         self.applied = False
 
-    def reset(self) -> None:
-        """Back to the start of the exercise: repaired, then broken again."""
+    def reset(self) -> list[str]:
+        """Back to the start of the exercise: repaired, the nodes and ports
+        as the checkpoint has them (what the student changed is undone, and
+        returned in words), the DHCP clients started afresh, then broken
+        again."""
         self.solve()
+        changed = []
+        if self.saved is not None:
+            changed = checkpoint.restore(self.lab, self.saved)
+            clients = [(i.node, i.iface) for i in self.lab.services.all("dhcp-client")]
+            actions.restart_clients(self.lab, clients, wait=True)
         self.apply()
+        return changed
 
     def answer(self, text: str) -> dict:
         """A diagnosis named by the student: one of the exercise's choices

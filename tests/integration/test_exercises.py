@@ -161,18 +161,23 @@ def test_fault_breaks_its_check_and_solve_repairs_it(enterprise, tmp_path, fault
     assert_solved(repaired)
 
 
-def test_reset_brings_the_fault_back(enterprise, tmp_path):
+def test_reset_brings_the_fault_back_and_undoes_the_students_changes(enterprise, tmp_path):
     exercise = from_fault("duplicate-address", enterprise.topo, "enterprise", "carol")
-    holder, victim = (exercise.variants[0].target[k] for k in ("holder", "victim"))
+    holder, victim, address = (exercise.variants[0].target[k]
+                               for k in ("holder", "victim", "address"))
     session = Session(enterprise, exercise, tmp_path)
-    session.apply()
-    address = exercise.variants[0].target["address"]
+    session.start()
     _, broken = session.check()
     assert_broken(broken, "reach", "did not reach", address)
-    session.solve()
-    assert_solved(session.check()[1])
-    session.reset()
+    # The student investigates, and makes things worse elsewhere.
+    for node, argv in (("gw1", ["ip", "route", "add", "192.0.2.0/24", "via", "10.10.10.254"]),
+                       ("edge", ["iptables", "-A", "FORWARD", "-p", "icmp", "-j", "DROP"])):
+        assert enterprise.run_in(node, argv).returncode == 0
+    undone = session.reset()
+    assert "gw1: route 192.0.2.0/24 via 10.10.10.254 dev gw1-eth1 removed" in undone, undone
+    assert "edge: iptables rules restored" in undone, undone
     _, again = session.check()
     assert_broken(again, "reach", "did not reach", address)
     assert holder in exercise.symptom and victim in exercise.symptom
     session.solve()
+    assert_solved(session.check()[1])
