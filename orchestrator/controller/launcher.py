@@ -247,7 +247,7 @@ class Controller:
     def packet_ins(self, fresh_after: float | None = None) -> dict[str, int]:
         """Packet-ins so far per switch name; with ``fresh_after`` (a
         time.time()), from a status the monitor wrote after it (it writes
-        every WRITE_EVERY s while counting), or the latest within a second."""
+        every 50 ms), or the latest within a second."""
         status = self.status()
         deadline = time.monotonic() + STATUS_WAIT
         while (fresh_after is not None and status.get("written", 0) < fresh_after

@@ -23,7 +23,7 @@ from os_ken.ofproto import ofproto_v1_3
 
 from .base import FlowlabApp
 
-WRITE_EVERY = 0.05    # seconds: packet-ins are counted at once, written at most this often
+WRITE_EVERY = 0.05    # seconds: packet-ins are counted at once, the status written this often
 
 
 class FlowlabMonitor(app_manager.OSKenApp):
@@ -37,7 +37,6 @@ class FlowlabMonitor(app_manager.OSKenApp):
         self.connected: set[int] = set()
         self.ready: dict[str, set[int]] = {}
         self.packet_in: dict[int, int] = {}
-        self.dirty = True
         self.started = time.time()
         self.lock = threading.Lock()
 
@@ -66,7 +65,6 @@ class FlowlabMonitor(app_manager.OSKenApp):
     def _packet_in(self, ev):
         dpid = ev.msg.datapath.id
         self.packet_in[dpid] = self.packet_in.get(dpid, 0) + 1
-        self.dirty = True
 
     def datapath_ready(self, dpid: int, app: str) -> None:
         """Called by flowlab's apps, in their own threads, once their flows
@@ -86,7 +84,6 @@ class FlowlabMonitor(app_manager.OSKenApp):
     def write(self) -> None:
         """Replace the status file; apps' threads and the writer call this."""
         with self.lock:
-            self.dirty = False
             if not self.status_path:
                 return
             temporary = f"{self.status_path}.tmp"
@@ -95,11 +92,8 @@ class FlowlabMonitor(app_manager.OSKenApp):
             os.replace(temporary, self.status_path)
 
     def _writer(self):
-        """Write while packet-ins are counted, and once a second anyway: a
-        reader waiting for a status newer than some moment gets one."""
-        last = 0.0
+        """Write every WRITE_EVERY s: a reader waiting for a status newer than
+        some moment (the end of a check) waits no longer than that."""
         while self.is_active:
-            if self.dirty or time.monotonic() - last > 1.0:
-                self.write()
-                last = time.monotonic()
+            self.write()
             hub.sleep(WRITE_EVERY)
