@@ -8,7 +8,7 @@ PYTHON      := .venv/bin/python
 PYTEST_ARGS ?=
 DEMO        ?= enterprise
 
-.PHONY: help setup demo test unit bench soak scale clean lint fresh-machine
+.PHONY: help setup demo test unit bench soak scale exercises clean lint fresh-machine
 
 help:
 	@echo "make setup   install packages, start Open vSwitch, create .venv (.ci/setup)"
@@ -18,6 +18,7 @@ help:
 	@echo "make bench   the benchmarks of bench/ (bring-up, leases, DNS, pcap reading, verify, reach, report)"
 	@echo "make soak    100 up/exec/down cycles and 20 verify runs of $(DEMO), nothing left behind"
 	@echo "make scale   100, 300 and 1,000 DHCP hosts up with every lease, against bare Mininet"
+	@echo "make exercises  every fault of the catalogue on every topology, then the class timings"
 	@echo "make clean   remove leftovers of crashed runs (python -m orchestrator clean)"
 	@echo "make lint    byte-compile every Python file (syntax check)"
 	@echo "make fresh-machine  .ci/run and make demo in a blank Debian root (debootstrap)"
@@ -59,6 +60,11 @@ soak: setup
 # Long: about 8 minutes on 2 cores (the 1,000-host lab twice). Not part of `make test`.
 scale: setup
 	$(PYTHON) bench/scale.py --hosts 100 300 1000
+
+# Long: about 8 minutes. Every fault where it applies must break its checks and be repaired.
+exercises: setup
+	$(PYTHON) bench/exercises.py
+	$(PYTHON) bench/exercises.py --measure
 
 clean:
 	@if [ ! -x $(PYTHON) ]; then echo "make clean: no .venv yet; run 'make setup' first" >&2; exit 1; fi
