@@ -15,7 +15,7 @@ help:
 	@echo "make demo    the main job: demo $(DEMO), then verify $(DEMO)"
 	@echo "make test    all tests (PYTEST_ARGS='...' passes options to pytest)"
 	@echo "make unit    unit tests only (tests/unit)"
-	@echo "make bench   the benchmarks of bench/ (bring-up, leases, DNS, pcap reading, verify, reach, report)"
+	@echo "make bench   the benchmarks of bench/ (bring-up, leases, DNS, pcap reading, verify, reach, report, controller)"
 	@echo "make soak    100 up/exec/down cycles and 20 verify runs of $(DEMO), nothing left behind"
 	@echo "make scale   100, 300 and 1,000 DHCP hosts up with every lease, against bare Mininet"
 	@echo "make exercises  every fault of the catalogue on every topology, then the class timings"
@@ -52,6 +52,7 @@ bench: setup
 	    --topology tests/topologies/campus.py --topology tests/topologies/tworelays.py
 	$(PYTHON) bench/reach.py
 	$(PYTHON) bench/report.py
+	$(PYTHON) bench/controller.py
 
 # Long: about 25 minutes on 2 cores. Not part of `make test`.
 soak: setup
