@@ -278,6 +278,19 @@ class TopologyOptions:
     is the topology's own default."""
 
 
+@dataclass(frozen=True)
+class ControllerRequest:
+    """A topology that wants its switches driven by an OpenFlow controller,
+    as ``--controller os-ken --controller-app ...`` would ask: the command
+    line's flags, when given, still win (``--controller none`` included)."""
+
+    kind: str = "os-ken"
+    apps: tuple[str, ...] = ("l2",)
+
+
+CONTROLLER_KINDS = ("os-ken",)
+
+
 # -- the topology and its builder --------------------------------------------
 
 class Topology:
@@ -295,6 +308,22 @@ class Topology:
         self.nodes: list[Node] = []
         self.links: list[Link] = []
         self.vlans: list[Vlan] = []
+        self.controller_request: ControllerRequest | None = None
+
+    def controller(self, kind: str = "os-ken", apps: Sequence[str] = ("l2",)
+                   ) -> ControllerRequest:
+        """Run this topology's switches under an OpenFlow controller with
+        these apps (shipped names, or paths of .py files with Ryu or os-ken
+        apps), unless the command line says otherwise."""
+        if kind not in CONTROLLER_KINDS:
+            raise TopologyError(None, "controller", f"controller {kind!r}: one of "
+                                                    f"{', '.join(CONTROLLER_KINDS)}")
+        apps = (apps,) if isinstance(apps, str) else tuple(apps)
+        if not apps or not all(isinstance(a, str) and a for a in apps):
+            raise TopologyError(None, "controller.apps", "a controller needs one app or more, "
+                                                         f"each a name or a path, not {apps!r}")
+        self.controller_request = ControllerRequest(kind, apps)
+        return self.controller_request
 
     # nodes
     def _add(self, node: Node) -> Node:

@@ -7,7 +7,7 @@ import os
 
 from ..controller.launcher import KINDS, ControllerSettings, choose
 from ..errors import FlowlabError, NoLabRunning
-from ..model import TopologyOptions
+from ..model import Topology, TopologyOptions
 from ..rundir import RunDir, RunState, live_runs
 
 
@@ -47,20 +47,26 @@ def add_controller_arguments(parser: argparse.ArgumentParser) -> None:
     """``--controller`` and ``--controller-app``: an OpenFlow controller
     instead of OVS's normal mode, the same flags on every command that
     brings a lab up."""
-    parser.add_argument("--controller", choices=KINDS, default="none",
-                        help="none: every switch in OVS normal mode (default); os-ken: the "
-                             "switches in secure fail mode, OpenFlow 1.3, driven by os-ken "
-                             "(Ryu's API) with the apps of --controller-app")
+    parser.add_argument("--controller", choices=KINDS, default=None,
+                        help="none: every switch in OVS normal mode; os-ken: the switches in "
+                             "secure fail mode, OpenFlow 1.3, driven by os-ken (Ryu's API) with "
+                             "the apps of --controller-app (default: the topology's choice, "
+                             "declared with topo.controller(...), else none)")
     parser.add_argument("--controller-app", action="append", metavar="NAME|FILE", default=[],
                         help="an app for the controller (repeatable; default l2): l2 (VLAN-aware "
                              "learning switch), dhcp-guard (l2 with DHCP snooping), or a .py "
                              "file with a Ryu or os-ken app")
 
 
-def controller_settings(args: argparse.Namespace) -> ControllerSettings | None:
-    """The controller the user asked for, refused before any work when it
-    cannot be used (exit 2)."""
-    return choose(args.controller, args.controller_app)
+def controller_settings(args: argparse.Namespace, topo: Topology | None = None
+                        ) -> ControllerSettings | None:
+    """The controller the user asked for, else the one the topology
+    declares, refused before any work when it cannot be used (exit 2)."""
+    kind, apps = args.controller, args.controller_app
+    declared = topo.controller_request if topo is not None else None
+    if declared is not None and kind in (None, declared.kind):
+        kind, apps = declared.kind, apps or list(declared.apps)
+    return choose(kind, apps)
 
 
 def add_format_argument(parser: argparse.ArgumentParser, what: str = "the output") -> None:

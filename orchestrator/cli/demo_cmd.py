@@ -104,9 +104,9 @@ def configure(parser):
 
 
 def run(args) -> int:
-    controller = controller_settings(args)
-    require_root(NAME)
     topo = registry.load(args.topology, topology_options(args))
+    controller = controller_settings(args, topo)
+    require_root(NAME)
     with output.progress(f"bringing {topo.name} up") as report:
         lab = Lab(topo, args.topology,
                   LabSettings(progress=report, controller=controller)).start()

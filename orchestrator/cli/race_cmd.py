@@ -90,7 +90,7 @@ def race_once(args, out: Path | None = None) -> tuple[bool, Path]:
     """One race as ``args`` ask: its table, verdict, race.json and report.html;
     (shown as asked, the output directory)."""
     topo, setup = prepare(args)       # from the model alone: nothing built yet
-    controller = controller_settings(args)
+    controller = controller_settings(args, topo)
     guard = GUARD if controller and GUARD in controller.apps else ""
     require_root(NAME)
     with output.progress(f"racing {setup.client} on {topo.name} "

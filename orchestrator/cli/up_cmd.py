@@ -51,9 +51,9 @@ def configure(parser):
 
 
 def run(args) -> int:
-    controller = controller_settings(args)
-    require_root(NAME)
     topo = registry.load(args.topology, topology_options(args))
+    controller = controller_settings(args, topo)
+    require_root(NAME)
     signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         with output.progress(f"bringing {topo.name} up") as report:

@@ -77,9 +77,9 @@ def run(args) -> int:
     if args.ladder and args.format == "json":
         raise UnknownCheck("verify: --ladder draws for a terminal; it does not go with "
                            "--format json")
-    controller = controller_settings(args)
-    require_root(NAME)
     topo = registry.load(args.topology, topology_options(args))
+    controller = controller_settings(args, topo)
+    require_root(NAME)
     checks = select(shipped_and_users(args.topology), args.check, topo)
     start = time.monotonic()
     with output.progress(f"verifying {topo.name}") as report:

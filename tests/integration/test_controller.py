@@ -67,25 +67,30 @@ def controller_pid() -> int | None:
     return None
 
 
-def test_a_controller_killed_mid_run_is_reported_and_torn_down(untouched_machine):
-    up = subprocess.Popen([sys.executable, "-m", "orchestrator", "up", "home", "--no-cli",
-                           "--controller", "os-ken"], cwd=ROOT, stdin=subprocess.DEVNULL,
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+@pytest.mark.parametrize("command", [["up", "home", "--no-cli"],
+                                     ["verify", "home", "--check", "reach", "--check", "dhcp"]],
+                         ids=["up", "verify"])
+def test_a_controller_killed_mid_run_is_reported_and_torn_down(command, untouched_machine):
+    """Killed once the lab is up: ``up`` (waiting) and ``verify`` (checking)
+    both end with status 1 naming the controller, and leave nothing."""
+    run = subprocess.Popen([sys.executable, "-m", "orchestrator", *command,
+                            "--controller", "os-ken"], cwd=ROOT, stdin=subprocess.DEVNULL,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 60
         pid = None
-        while time.monotonic() < deadline and up.poll() is None:
+        while time.monotonic() < deadline and run.poll() is None:
             pid = controller_pid()
             if pid and any(s.status == "up" for _r, s in live_runs()):
                 break
             time.sleep(0.2)
         assert pid, "the controller never ran"
         os.kill(pid, signal.SIGKILL)
-        _out, err = up.communicate(timeout=60)
+        _out, err = run.communicate(timeout=120)
     finally:
-        if up.poll() is None:
-            up.kill()
-    assert up.returncode == 1, err
+        if run.poll() is None:
+            run.kill()
+    assert run.returncode == 1, err
     assert f"the os-ken controller (pid {pid}) was killed by SIGKILL" in err
     assert "forward nothing without it" in err
     assert controller_pid() is None
