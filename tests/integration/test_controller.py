@@ -68,7 +68,7 @@ def controller_pid() -> int | None:
 
 
 @pytest.mark.parametrize("command", [["up", "home", "--no-cli"],
-                                     ["verify", "home", "--check", "reach", "--check", "dhcp"]],
+                                     ["verify", "home", "--check", "reach"]],
                          ids=["up", "verify"])
 def test_a_controller_killed_mid_run_is_reported_and_torn_down(command, untouched_machine):
     """Killed once the lab is up: ``up`` (waiting) and ``verify`` (checking)
