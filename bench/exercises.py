@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import select
 import subprocess
 import sys
 import tempfile
@@ -34,6 +32,7 @@ sys.path.insert(0, str(REPO))
 from orchestrator import registry  # noqa: E402
 from orchestrator.cli import output  # noqa: E402
 from orchestrator.exercises.catalogue import applicable  # noqa: E402
+from orchestrator.exercises.control import wait_started  # noqa: E402
 from orchestrator.exercises.session import BREAKS, Session, from_fault  # noqa: E402
 from orchestrator.lab import Lab, LabSettings  # noqa: E402
 
@@ -103,27 +102,6 @@ def flowlab(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=timeout)
 
 
-def read_json_from(proc: subprocess.Popen, timeout: float = 180) -> dict:
-    """The JSON document ``exercise start --format json`` prints once ready."""
-    seen = b""
-    deadline = time.monotonic() + timeout
-    fd = proc.stdout.fileno()
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([fd], [], [], 0.2)
-        if ready:
-            chunk = os.read(fd, 65536)
-            if not chunk:
-                break
-            seen += chunk
-            try:
-                return json.loads(seen)
-            except ValueError:
-                continue
-        elif proc.poll() is not None:
-            break
-    raise RuntimeError(f"no symptom; stderr: {proc.stderr.read() if proc.poll() is not None else ''}")
-
-
 def measure(name: str, student: str | None) -> dict:
     argv = [sys.executable, "-m", "orchestrator", "exercise", "start", name, "enterprise",
             "--no-cli", "--format", "json"] + (["--student", student] if student else [])
@@ -131,7 +109,7 @@ def measure(name: str, student: str | None) -> dict:
     proc = subprocess.Popen(argv, cwd=REPO, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE)
     try:
-        shown = read_json_from(proc)
+        shown = wait_started(proc, timeout=180)
         to_symptom = time.monotonic() - started
         started = time.monotonic()
         check = flowlab("exercise", "check", "--format", "json")

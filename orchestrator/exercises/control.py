@@ -16,8 +16,11 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import socket
+import subprocess
 import threading
+import time
 import traceback
 from pathlib import Path
 from typing import Callable
@@ -121,3 +124,31 @@ def request(path: Path, message: dict, progress: Callable[[str], None]) -> dict:
                 raise ControlError(answer["error"], int(answer.get("status", 1)))
     raise ControlError("the exercise's holder closed the connection without an answer "
                        "(did it stop?)")
+
+
+def wait_started(proc: subprocess.Popen, timeout: float) -> dict:
+    """What ``exercise start --format json`` (``proc``, its stdout a pipe)
+    prints once the exercise is ready, read as it comes: the process goes
+    on holding the lab, so its output never ends.  ControlError when it
+    printed no whole JSON document by ``timeout`` or ended first."""
+    seen = b""
+    deadline = time.monotonic() + timeout
+    fd = proc.stdout.fileno()
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.2)
+        if ready:
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break
+            seen += chunk
+            try:
+                return json.loads(seen)
+            except ValueError:
+                continue
+        elif proc.poll() is not None:
+            break
+    ended = proc.poll() is not None
+    said = proc.stderr.read() if ended and proc.stderr else b""
+    raise ControlError(f"exercise start printed no exercise within {timeout:.0f} s "
+                       f"({'it ended' if ended else 'it still runs'}): {seen!r} {said!r}")
+

@@ -114,6 +114,13 @@ class CheckRecord:
 
 def results(directory: Path) -> tuple[str, list[CheckRecord]]:
     """The topology name and the checks of a verify output directory."""
+    data, checks = read_results(directory)
+    return data.get("topology", ""), checks
+
+
+def read_results(directory: Path) -> tuple[dict, list[CheckRecord]]:
+    """results.json of a verify output directory as written, and its checks;
+    refused (LadderInputError) when missing or not verify's."""
     path = Path(directory) / "results.json"
     if not path.is_file():
         raise LadderInputError(f"{directory}: no results.json (not a verify output directory)")
@@ -122,7 +129,7 @@ def results(directory: Path) -> tuple[str, list[CheckRecord]]:
         checks = [record_of(c) for c in data["checks"]]
     except (ValueError, KeyError, TypeError) as exc:
         raise LadderInputError(f"{path}: not a results.json of verify ({exc})") from None
-    return data.get("topology", ""), checks
+    return data, checks
 
 
 def record_of(entry: dict) -> CheckRecord:

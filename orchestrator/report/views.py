@@ -14,7 +14,8 @@ from pathlib import Path
 
 from .. import registry
 from ..errors import FlowlabError
-from ..ladder.load import LadderInputError, blocks, check_ladders, labelled, results, siblings
+from ..ladder.load import (LadderInputError, blocks, check_ladders, labelled, read_results,
+                           siblings)
 from ..ladder.model import build
 from ..ladder.svg import render_svg
 from ..model import Topology, TopologyOptions
@@ -129,8 +130,7 @@ def _links(directory: Path, paths) -> tuple[Link, ...]:
 def verify_view(directory: Path, topo_spec: str | None = None) -> VerifyView:
     """The checks of a verify output directory, each with its ladders drawn
     with the model asked for (else the one the run recorded)."""
-    _, records = results(directory)           # refuses a missing or broken results.json
-    data = json.loads((directory / VERIFY_FILE).read_text())
+    data, records = read_results(directory)   # refuses a missing or broken results.json
     topo = topology_for(topo_spec, data.get("topology", ""), data.get("spec", ""),
                         data.get("options"))
     checks = []

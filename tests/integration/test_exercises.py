@@ -14,15 +14,13 @@ every topology is ``bench/exercises.py``.
 from __future__ import annotations
 
 import json
-import os
-import select
 import subprocess
 import sys
-import time
 
 import pytest
 
 from orchestrator import registry
+from orchestrator.exercises.control import wait_started
 from orchestrator.exercises.session import BREAKS, KEEPS, Session, from_fault
 from orchestrator.lab import Lab, LabSettings
 
@@ -39,34 +37,13 @@ def flowlab(*args: str, timeout: float = 180) -> subprocess.CompletedProcess:
                           text=True, timeout=timeout)
 
 
-def started(proc: subprocess.Popen, timeout: float = 120) -> dict:
-    """What ``exercise start --format json`` prints once the exercise is ready."""
-    seen = b""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([proc.stdout.fileno()], [], [], 0.2)
-        if ready:
-            chunk = os.read(proc.stdout.fileno(), 65536)
-            if not chunk:
-                break
-            seen += chunk
-            try:
-                return json.loads(seen)
-            except ValueError:
-                continue
-        elif proc.poll() is not None:
-            break
-    proc.kill()
-    raise AssertionError(f"exercise start printed no symptom: {seen!r} {proc.stderr.read()!r}")
-
-
 def test_a_class_on_the_chain_through_the_command_line(tmp_path, untouched_machine):
     start = subprocess.Popen(
         [sys.executable, "-m", "orchestrator", "exercise", "start", "route-missing", CHAIN,
          "--student", "alice", "--no-cli", "--format", "json"],
         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
-        shown = started(start)
+        shown = wait_started(start, timeout=120)
         expected = from_fault("route-missing", registry.load(CHAIN), CHAIN, "alice")
         assert shown["symptom"] == expected.symptom and "route" not in shown["symptom"]
         node = expected.variants[0].target["node"]
