@@ -16,13 +16,15 @@ from orchestrator.model import Interface
 from .base import STAGE_CLIENTS, Context, Daemon, FileAppears, Launch, render
 from .lease import Lease
 
-# How long an ARP probe waits for a defender.  RFC 5227 waits 1-2 s; iputils
-# arping counts whole seconds, so dhclient's hook waits 1 s (one probe);
-# udhcpc -a takes milliseconds and waits 300 ms: an emulated LAN answers in
-# microseconds, so that proves as much.
+# How long an ARP probe waits for a defender.  RFC 5227 waits 1-2 s; an
+# emulated LAN answers in microseconds, so 300 ms proves as much, and every
+# bind (at bring-up, and each restart a check makes) waits that long.  udhcpc
+# -a takes milliseconds; iputils arping counts whole seconds, so dhclient's
+# hook sends its one probe with arping and coreutils' timeout ends the wait:
+# a defender's reply makes arping exit 1 before that.
 ARP_PROBE_COUNT = 1
-ARP_PROBE_WAIT = 1
-UDHCPC_ARP_WAIT_MS = 300
+ARP_PROBE_WAIT_MS = 300
+UDHCPC_ARP_WAIT_MS = ARP_PROBE_WAIT_MS
 
 
 class DhcpClient(Daemon):
@@ -63,7 +65,7 @@ class DhcpClient(Daemon):
         return path, render("dhcp-client-hook.sh.j2", client=self.client, node=self.ctx.host.name,
                             lease_record=self.lease_record, resolv_target=self.resolv_target,
                             arp_probe=arp_probe, arp_probe_count=ARP_PROBE_COUNT,
-                            arp_probe_wait=ARP_PROBE_WAIT)
+                            arp_probe_wait=ARP_PROBE_WAIT_MS / 1000)
 
 
 class Dhclient(DhcpClient):
