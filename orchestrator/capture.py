@@ -83,6 +83,11 @@ class Capture:
         return point_label(self.node, self.interface)
 
     def start(self) -> "Capture":
+        return self.launch().wait_listening()
+
+    def launch(self) -> "Capture":
+        """Start tcpdump without waiting for it to listen: a recording
+        launches all its points, then waits for each (they start together)."""
         tcpdump = require("tcpdump")
         # An 8 MiB ring: libpcap gives each packet a slot as large as the
         # snapshot length (or 64 KiB where offloads are on), so its default
@@ -97,7 +102,6 @@ class Capture:
         self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         if self.nodes is not None:
             self.nodes.record(Process(self.node, self.proc.pid, "tcpdump"))
-        self._wait_listening()
         return self
 
     def _read_until(self, pattern: re.Pattern, timeout: float) -> re.Match | None:
@@ -120,9 +124,9 @@ class Capture:
         self._stderr_tail = seen
         return None
 
-    def _wait_listening(self) -> None:
+    def wait_listening(self) -> "Capture":
         if self._read_until(re.compile(rb"listening on"), READY_TIMEOUT):
-            return
+            return self
         self.stop()
         tail = self._stderr_tail.decode(errors="replace").strip()
         raise LabError(f"tcpdump on {self.node}:{self.interface} did not start: "

@@ -13,6 +13,7 @@ notes it and refuses the "exactly one OFFER" verdict).
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -101,10 +102,12 @@ class Recording:
     def start(self) -> Captured:
         self.directory.mkdir(parents=True, exist_ok=True)
         try:
-            for node, iface in self.points:
+            for node, iface in self.points:          # all launched, then all waited for
                 self._captures.append(Capture(self.lab, node, iface, self.bpf,
                                               path=self.directory / f"{node}-{iface}.pcap")
-                                      .start())
+                                      .launch())
+            for capture in self._captures:
+                capture.wait_listening()
         except BaseException:
             self.stop()
             raise
@@ -115,10 +118,14 @@ class Recording:
         merge and count; safe to call once the captures are stopped."""
         captures, self._captures = self._captures, []
         paths, failed = {}, None
-        for capture in captures:
+        # Each stop drains its tcpdump (a few signal round trips): all of
+        # them at once, so that 20 points cost what one does.
+        with ThreadPoolExecutor(max_workers=max(1, len(captures))) as pool:
+            stopping = [(capture, pool.submit(capture.stop)) for capture in captures]
+        for capture, future in stopping:
             try:
-                paths[capture.label] = capture.stop()
-            except Exception as exc:        # stop the others all the same
+                paths[capture.label] = future.result()
+            except Exception as exc:        # the others are stopped all the same
                 failed = failed or exc
         if failed is not None:
             raise failed
