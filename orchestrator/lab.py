@@ -91,6 +91,7 @@ class Lab:
         self.topo = topo
         self.spec = spec or topo.name
         self.settings = settings or LabSettings()
+        self._recording = threading.Lock()
         self.net: Mininet | None = None
         self.run: RunDir | None = None
         self.state: RunState | None = None
@@ -262,8 +263,9 @@ class Lab:
 
     def record(self, process: Process) -> None:
         """Note a process the run started, so teardown and clean find it."""
-        self.state.processes.append(process)
-        self.run.save(self.state)
+        with self._recording:        # checks running at once record from their threads
+            self.state.processes.append(process)
+            self.run.save(self.state)
 
     def dhcp_clients(self) -> list[DhcpClient]:
         return self.services.dhcp_clients()

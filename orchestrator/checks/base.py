@@ -12,16 +12,21 @@ the check's failure.
 from __future__ import annotations
 
 import contextlib
-import time
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
-from ..errors import CaptureIncomplete
+from ..errors import CaptureIncomplete, FlowlabError
 from ..lab import Lab
 from ..model import Topology
 from ..recording import Captured, Recording
 from .errata import ERRATA
+from .footprint import Footprint
+
+
+class CheckStopped(FlowlabError):
+    """verify is ending (Ctrl-C, or a crash elsewhere) while the check waited."""
 
 
 @dataclass
@@ -56,19 +61,24 @@ class CheckResult:
     protocol_wait: float = 0.0
     pcaps: list[str] = field(default_factory=list)
     skipped: str = ""
+    started: float = 0.0                   # seconds after the first check started
+    alongside: list[str] = field(default_factory=list)   # checks that ran at the same time
 
     def as_dict(self) -> dict:
         return {"name": self.name, "passed": self.passed, "evidence": self.evidence,
                 "failures": self.failures, "errata": [e.as_dict() for e in self.errata],
                 "seconds": round(self.seconds, 3), "protocol_wait": round(self.protocol_wait, 3),
+                "started": round(self.started, 3), "alongside": self.alongside,
                 "pcaps": self.pcaps, "skipped": self.skipped}
 
 
 class CheckContext:
     """A check's handle on the lab: captures, protocol waits, errata."""
 
-    def __init__(self, lab: Lab, name: str, pcap_dir: Path):
+    def __init__(self, lab: Lab, name: str, pcap_dir: Path,
+                 stop: threading.Event | None = None):
         self.lab = lab
+        self.stop = stop or threading.Event()    # set: verify is ending, stop waiting
         self.name = name
         self.pcap_dir = pcap_dir
         self.protocol_wait = 0.0
@@ -99,7 +109,8 @@ class CheckContext:
     def wait(self, seconds: float) -> None:
         """Wait for a protocol timer (a lease's T1, an ARP entry's expiry):
         counted apart, so that verify can show what its time is made of."""
-        time.sleep(seconds)
+        if self.stop.wait(seconds):
+            raise CheckStopped(f"{self.name}: stopped while waiting")
         self.protocol_wait += seconds
 
     def erratum(self, key: str, evidence: str) -> None:
@@ -138,6 +149,13 @@ class Check:
     summary = ""
     topologies: tuple[str, ...] = ()
     vlans: bool | None = None        # None: with or without VLANs
+    idle_wait = 0.0                  # about how long it waits on protocol timers (s): the
+                                     # longest waiters start first, to carry other checks
+
+    def footprint(self, lab: Lab) -> Footprint | None:
+        """What it touches while it runs (:mod:`.footprint`), for verify to
+        run it beside others; None, the default: it runs alone."""
+        return None
 
     def applies_to(self, topo: Topology) -> bool:
         """Whether the check has something to prove in ``topo``.  The

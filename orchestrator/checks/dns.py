@@ -36,6 +36,8 @@ from ..packets import (
 )
 from ..packets.failure import listing, short
 from .base import Captured, Check, CheckContext, station
+from .derived.facts import network
+from .footprint import Footprint, name_lookups
 
 ANY_DNS = udp(port=53) | tcp(port=53)
 """Any packet to or from port 53, whether or not it parses as DNS."""
@@ -335,9 +337,19 @@ class DnsChain(Check):
     name = "dns-chain"
     summary = "hosts file, local cache, forwarder, NAT, iterative resolution, shared cache"
     topologies = ("enterprise",)
+    idle_wait = 1.0
+    pc, other = "xiaoming", "xiaomei"
+
+    def footprint(self, lab) -> Footprint:
+        """It restarts every resolver and the two PCs' caches cold."""
+        net = network(lab)
+        cold = {f"dns@{i.node}" for i in lab.services.all() if i.kind == "dns-resolver"}
+        return Footprint.of(changes=cold | {f"dns@{self.pc}", f"dns@{self.other}"},
+                            uses=name_lookups(net, self.pc) | name_lookups(net, self.other),
+                            hears={"dns"}, makes={"dns"})
 
     def run(self, ctx: CheckContext) -> str:
-        pc, other = "xiaoming", "xiaomei"
+        pc, other = self.pc, self.other
         chain = chain_facts(ctx, pc, other)
         far = chain_points(ctx, chain)
         hosts_name, hosts_address = next(iter(ctx.lab.topo.node(pc).hosts.items()))

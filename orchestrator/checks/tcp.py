@@ -40,6 +40,7 @@ from ..packets import (
 )
 from ..packets.failure import listing
 from .base import Check, CheckContext, Demonstrated, Station, record_erratum, station
+from .footprint import Footprint
 from .tcpends import (
     DROP,
     HOLD,
@@ -339,6 +340,11 @@ class TcpStates(Check):
     summary = "LISTEN ... TIME_WAIT and CLOSING seen by ss, each paired with its segments"
     topologies = ("enterprise",)
 
+    def footprint(self, lab: Lab) -> Footprint:
+        # its host routes (rto_min) change how the two ends retransmit to each other
+        return Footprint.of(changes={CLIENT, SERVER}, hears={f"tcp/{STATES_PORT}"},
+                            makes={f"tcp/{STATES_PORT}"})
+
     def run(self, ctx: CheckContext) -> str:
         lab = ctx.lab
         c, s = station(ctx, CLIENT), station(ctx, SERVER)
@@ -361,7 +367,7 @@ class TcpStates(Check):
 
 # ---------------------------------------------------------------- tcp-faults
 
-LOST_ACK_PORT, REFUSED_PORT, HALF_CLOSE_PORT, KEEPALIVE_PORT, OLD_SYN_PORT = \
+FAULT_PORTS = LOST_ACK_PORT, REFUSED_PORT, HALF_CLOSE_PORT, KEEPALIVE_PORT, OLD_SYN_PORT = \
     5101, 5102, 5103, 5104, 5105
 STALE_PORT, STALE_SEQ = 30105, 4096     # the old duplicate SYN's (below the ephemeral range)
 SYNACK_WATCH = 3.4          # seconds the third ACK is lost: SYN-ACK repeated at 1 s and 3 s
@@ -634,12 +640,18 @@ class TcpFaults(Check):
     name = "tcp-faults"
     summary = "lost third ACK, RST from a closed port, half-close, keepalive, old duplicate SYN"
     topologies = ("enterprise",)
+    idle_wait = 7.5
+
+    def footprint(self, lab: Lab) -> Footprint:
+        # its firewall rules match its own ports only: the ends are used, not changed
+        ports = f"tcp/{min(FAULT_PORTS)}-{max(FAULT_PORTS)}"
+        return Footprint.of(uses={CLIENT, SERVER}, hears={ports}, makes={ports})
 
     def run(self, ctx: CheckContext) -> str:
         lab = ctx.lab
         c, s = station(ctx, CLIENT), station(ctx, SERVER)
         points = [(c.node, c.iface), (s.node, s.iface)]
-        with ctx.capture(points, "tcp portrange 5101-5105") as wire, \
+        with ctx.capture(points, f"tcp portrange {min(FAULT_PORTS)}-{max(FAULT_PORTS)}") as wire, \
                 puppets(lab, c.node, s.node) as (client, server), firewall(lab) as rules:
             old_duplicate_syn(lab, server, c, s)
             error = refused(client, s)

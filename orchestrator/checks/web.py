@@ -21,6 +21,7 @@ import time
 from dataclasses import dataclass
 
 from ..errors import LabError
+from ..lab import Lab
 from ..packets import (
     CLIENT_TO_SERVER,
     SERVER_TO_CLIENT,
@@ -37,6 +38,8 @@ from ..packets import (
 )
 from ..packets.failure import listing
 from .base import Check, CheckContext, Station, station
+from .derived.facts import network
+from .footprint import Footprint, name_lookups, route_nodes
 
 C2S, S2C = CLIENT_TO_SERVER, SERVER_TO_CLIENT
 CLIENT, WEB = "xiaoming", "web"
@@ -79,7 +82,11 @@ def textbook_rows(request_length: int, response_length: int) -> list[tuple]:
 
 def http_port(ctx: CheckContext, mode: str) -> int:
     """The port of the web node's server in ``mode`` (``normal``, ``textbook``)."""
-    for service in ctx.lab.topo.find(WEB).services:
+    return port_of(ctx.lab, mode)
+
+
+def port_of(lab: Lab, mode: str) -> int:
+    for service in lab.topo.find(WEB).services:
         if service.kind == "http" and service.params.get("mode", "normal") == mode:
             return int(service.params.get("port", 80))
     raise LabError(f"{WEB} runs no {mode} http server")
@@ -215,14 +222,15 @@ class Fetch:
     server_fin: bool
 
 
-def textbook_fetch(ctx: CheckContext, node: str, url: str) -> Fetch:
-    """``python -m services.web fetch --textbook URL`` inside ``node``."""
+def textbook_fetches(ctx: CheckContext, node: str, url: str, count: int) -> list[Fetch]:
+    """``python -m services.web fetch --textbook --count N URL`` inside
+    ``node``: N fetches one after another, each from its name lookup on."""
     result = ctx.lab.run_in(node, [sys.executable, "-m", "services.web", "fetch", "--textbook",
-                                   "--json", url])
+                                   "--json", "--count", str(count), url])
     if result.returncode != 0:
         raise LabError(f"{node}: textbook fetch of {url} failed: {result.stderr.strip()}")
-    out = json.loads(result.stdout)
-    return Fetch(out["status"], out["local"], out["remote"], out["server_fin"])
+    return [Fetch(out["status"], out["local"], out["remote"], out["server_fin"])
+            for out in map(json.loads, result.stdout.splitlines())]
 
 
 TIMER = re.compile(r"timer:\(timewait,([^,]+),")
@@ -253,6 +261,11 @@ class Web11(Check):
     summary = "after DNS, exactly FLOWS.md's 11 segments in every fetch, inside and outside the NAT"
     topologies = ("enterprise",)
 
+    def footprint(self, lab: Lab) -> Footprint:
+        net, port = network(lab), port_of(lab, "textbook")
+        return Footprint.of(uses=route_nodes(net, CLIENT, WEB) | name_lookups(net, CLIENT),
+                            hears={f"tcp/{port}", "dns"}, makes={f"tcp/{port}", "dns"})
+
     def run(self, ctx: CheckContext) -> str:
         client, server, outside = station(ctx, CLIENT), station(ctx, WEB), nat_outside(ctx)
         port = http_port(ctx, "textbook")
@@ -260,7 +273,7 @@ class Web11(Check):
         points = [(client.node, client.iface), (client.node, "lo"),
                   (outside.node, outside.iface)]
         with ctx.capture(points, f"tcp port {port} or udp port 53") as wire:
-            fetches = [textbook_fetch(ctx, client.node, url) for _ in range(TRIALS)]
+            fetches = textbook_fetches(ctx, client.node, url, TRIALS)
         inside = merge(wire[client.iface], wire[f"{client.node}:lo"])
         evidence = judge_web_11(inside, wire[outside.iface], (server.ip, port), outside.ip)
         last, timer = ends_after(ctx, client, server, port, fetches)
@@ -411,6 +424,11 @@ class WebReal(Check):
     name = "web-real"
     summary = "curl's exchange: correct HTTP over TCP, with its differences from web-11 named"
     topologies = ("enterprise",)
+
+    def footprint(self, lab: Lab) -> Footprint:
+        net, port = network(lab), port_of(lab, "normal")
+        return Footprint.of(uses=route_nodes(net, CLIENT, WEB) | name_lookups(net, CLIENT),
+                            hears={f"tcp/{port}"}, makes={f"tcp/{port}", "dns"})
 
     def run(self, ctx: CheckContext) -> str:
         client, server = station(ctx, CLIENT), station(ctx, WEB)

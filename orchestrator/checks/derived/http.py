@@ -21,7 +21,9 @@ from ...packets import ExpectationFailed, Packets, conversation, expect, tcp
 from ...packets.conversation import CLIENT_TO_SERVER, SERVER_TO_CLIENT, Conversation
 from ..base import Check, CheckContext, station
 from ..web import wait_closed
+from ..footprint import Footprint, route_nodes
 from .common import end_hosts, static_ip, users_first
+from .facts import network
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,13 @@ class Http(Check):
 
     def why_not(self, topo: Topology) -> str:
         return "no node runs an http service with a static address and a client to fetch it"
+
+    def footprint(self, lab) -> Footprint:
+        net, found = network(lab), sites(lab.topo)      # curl --resolve: no name lookup
+        ports = {f"tcp/{site.port}" for site in found}
+        return Footprint.of(uses=set().union(*(route_nodes(net, s.client, s.server)
+                                                for s in found)),
+                            hears=ports, makes=ports)
 
     def run(self, ctx: CheckContext) -> str:
         lines = []

@@ -21,7 +21,9 @@ from ...model import Interface, Topology
 from ...packets import ExpectationFailed, Packets, conversation, expect, icmp, ip
 from ..base import Check, CheckContext, station
 from ..web import curl
+from ..footprint import Footprint, route_nodes
 from .common import beyond, end_hosts, interface_toward, static_ip, users_first
+from .facts import network
 
 
 @dataclass(frozen=True)
@@ -145,6 +147,13 @@ class Nat(Check):
         return ("no link has nat=True with an end host on both sides"
                 if any(i.nat_outside for i in topo.interfaces())
                 else "no link has nat=True")
+
+    def footprint(self, lab) -> Footprint:
+        net, found = network(lab), crossings(lab.topo)
+        traffic = {f"tcp/{c.port}" if c.port is not None else "icmp" for c in found}
+        return Footprint.of(uses=set().union(*(route_nodes(net, c.client, c.server)
+                                                for c in found)),
+                            hears=traffic, makes=traffic)
 
     def run(self, ctx: CheckContext) -> str:
         found = crossings(ctx.lab.topo)

@@ -23,6 +23,7 @@ from ...packets import (
 )
 from ...packets.match import Predicate
 from ...segments import declared_subnet
+from ..footprint import Footprint, dhcp_filter
 
 DHCP_BPF = "udp port 67 or udp port 68"
 DHCP_ARP_BPF = f"{DHCP_BPF} or arp"
@@ -181,6 +182,26 @@ def renewing_client(lab: Lab) -> Client:
             return client_plan(lab, iface.node)
     raise LabError(f"no DHCP client of {lab.topo.name} has a renew_time: nothing renews "
                    "within a check's time (give one reservation Dhcp(renew_time=...))")
+
+
+def client_bpf(c: Client, arp: bool = False) -> str:
+    """The capture filter of one client's DHCP (by chaddr) and, with
+    ``arp``, the ARP about its address: what :func:`client_footprint` says
+    the check hears, so that checks of other clients can run beside it."""
+    return dhcp_filter(c.mac, c.address, arp)
+
+
+def client_footprint(clients: list[Client], arp: bool = False,
+                     changes: bool = True) -> Footprint:
+    """A check of these clients' DHCP: it restarts them (``changes``), asks
+    their relays and servers, and hears their DHCP (and ARP)."""
+    nodes = {c.node for c in clients}
+    return Footprint.of(
+        changes=nodes if changes else (),
+        uses=({c.server for c in clients} | {c.relay.node for c in clients if c.relay}
+              | (set() if changes else nodes)),
+        hears={f"dhcp@{n}" for n in nodes} | ({f"arp@{n}" for n in nodes} if arp else set()),
+        makes={f"dhcp@{n}" for n in nodes})
 
 
 def wire_points(c: Client) -> list[tuple[str, str]]:

@@ -17,8 +17,10 @@ from ...packets import (
     expect,
 )
 from ..base import Check, CheckContext, Demonstrated, record_erratum
+from ..footprint import Footprint
 from .common import (
-    DHCP_ARP_BPF,
+    client_bpf,
+    client_footprint,
     ZERO,
     Client,
     delivered,
@@ -132,10 +134,13 @@ class DoraRelay(Check):
     topologies = ("enterprise",)
     vlans = True
 
+    def footprint(self, lab: Lab) -> Footprint:
+        return client_footprint(relayed_clients(lab), arp=True)
+
     def run(self, ctx: CheckContext) -> str:
         doras, applied = [], []
         for c in relayed_clients(ctx.lab):
-            with ctx.capture(wire_points(c), DHCP_ARP_BPF) as cap:
+            with ctx.capture(wire_points(c), client_bpf(c, arp=True)) as cap:
                 ctx.lab.restart_dhcp_client(c.node, fresh=True)
             doras.append(judge_dora_relay(cap[c.iface], cap[c.relay.lan], cap[c.relay.up],
                                           cap[c.server_iface], c))

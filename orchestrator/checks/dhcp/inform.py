@@ -18,9 +18,11 @@ from ...packets import (
     expect,
 )
 from ..base import Check, CheckContext
+from ..footprint import Footprint
 from .common import (
     BROADCAST_IP,
-    DHCP_BPF,
+    client_bpf,
+    client_footprint,
     HAND_OCTET,
     INFORMING,
     ZERO,
@@ -132,11 +134,15 @@ class Inform(Check):
     topologies = ("enterprise",)
     vlans = True
 
+    def footprint(self, lab: Lab) -> Footprint:
+        # the hand-configured address is added beside the PC's lease: a change
+        return client_footprint([client_plan(lab, INFORMING)])
+
     def run(self, ctx: CheckContext) -> str:
         c = client_plan(ctx.lab, INFORMING)
         address = hand_address(c)
         xid = int.from_bytes(os.urandom(4), "big")
         with configured_by_hand(ctx.lab, c, address), \
-                ctx.capture(wire_points(c), DHCP_BPF) as cap:
+                ctx.capture(wire_points(c), client_bpf(c)) as cap:
             ctx.lab.run_in(c.node, inform_argv(c, address, xid), timeout=20)
         return judge_inform(cap[c.iface], cap[c.server_iface], c, address)

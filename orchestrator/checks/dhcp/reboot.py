@@ -20,8 +20,10 @@ from ...packets import (
     expect,
 )
 from ..base import Check, CheckContext
+from ..footprint import Footprint
 from .common import (
-    DHCP_BPF,
+    client_bpf,
+    client_footprint,
     HAND_OCTET,
     REBOOTING,
     ZERO,
@@ -121,14 +123,17 @@ class InitReboot(Check):
     topologies = ("enterprise",)
     vlans = True
 
+    def footprint(self, lab: Lab) -> Footprint:
+        return client_footprint([client_plan(lab, REBOOTING)])
+
     def run(self, ctx: CheckContext) -> str:
         c = client_plan(ctx.lab, REBOOTING)
         points = [(c.node, c.iface), (c.server, c.server_iface)]
-        with ctx.capture(points, DHCP_BPF) as kept:
+        with ctx.capture(points, client_bpf(c)) as kept:
             ctx.lab.restart_dhcp_client(c.node, fresh=False)
         held = judge_init_reboot(kept[c.iface], kept[c.server_iface], c)
         claimed = other_subnet_address(c, ctx.lab)
-        with remembering(ctx.lab, c, claimed), ctx.capture(points, DHCP_BPF) as moved:
+        with remembering(ctx.lab, c, claimed), ctx.capture(points, client_bpf(c)) as moved:
             ctx.lab.restart_dhcp_client(c.node, fresh=False)
         nak = judge_init_reboot_nak(moved[c.iface], moved[c.server_iface], c, claimed)
         return f"{c.node}: {held}; {nak}"

@@ -18,8 +18,10 @@ from ...packets import (
     expect,
 )
 from ..base import Check, CheckContext
+from ..footprint import Footprint
 from .common import (
-    DHCP_ARP_BPF,
+    client_bpf,
+    client_footprint,
     RELEASING,
     ZERO,
     Client,
@@ -110,11 +112,14 @@ class Release(Check):
     topologies = ("enterprise",)
     vlans = True
 
+    def footprint(self, lab: Lab) -> Footprint:
+        return client_footprint([client_plan(lab, RELEASING)], arp=True)
+
     def run(self, ctx: CheckContext) -> str:
         c = client_plan(ctx.lab, RELEASING)
         kind, held = lease_database(ctx.lab, c.server)
         try:
-            with ctx.capture(wire_points(c), DHCP_ARP_BPF) as cap:
+            with ctx.capture(wire_points(c), client_bpf(c, arp=True)) as cap:
                 release_lease(ctx.lab, c.node)
             _, freed = lease_database(ctx.lab, c.server)
         finally:

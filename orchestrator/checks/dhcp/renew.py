@@ -12,12 +12,14 @@ from ...packets import (
     expect,
 )
 from ..base import Check, CheckContext
+from ..footprint import Footprint
 from .common import (
-    DHCP_ARP_BPF,
     RENEW_POLL,
     ZERO,
     Client,
     after,
+    client_bpf,
+    client_footprint,
     copies_note,
     lease_up_to,
     relayed_copies,
@@ -93,9 +95,14 @@ class Renew(Check):
     topologies = ("enterprise",)
     vlans = True
 
+    idle_wait = 8.0
+
+    def footprint(self, lab) -> Footprint:
+        return client_footprint([renewing_client(lab)], arp=True)
+
     def run(self, ctx: CheckContext) -> str:
         c = renewing_client(ctx.lab)
-        with ctx.capture(wire_points(c), DHCP_ARP_BPF) as cap:
+        with ctx.capture(wire_points(c), client_bpf(c, arp=True)) as cap:
             ctx.lab.restart_dhcp_client(c.node, fresh=True)
             wait_for_renewal(ctx, c, ctx.protocol_wait)
         return judge_renew(cap[c.iface], cap[c.server_iface], c)
