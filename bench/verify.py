@@ -2,13 +2,18 @@
 waits its checks cannot avoid (a lease's T1, an ARP entry's expiry, SYN-ACK
 back-off, keepalive timers, TTLs counting down).
 
-Runs ``python -m orchestrator verify TOPO`` once per topology and reads its
-results.json: the whole run, the sum of the checks' own times, the sum of
-their protocol waits, bring-up and teardown (the run less its checks), and
-what is left (captures, scripting).  ``--topology`` repeats: the test
-tree's user-style networks are measured the same way as the shipped labs.
+Runs ``python -m orchestrator verify TOPO`` and reads its results.json: the
+whole run, the sum of the checks' own times, the sum of their protocol
+waits, bring-up and teardown (the run less the checks' span), and the
+ratio of the whole run to the waits (the target: at most 1.4x).  The
+baseline, measured in the same run: ``verify --serial``, the checks one at
+a time as verify ran them before checks overlapped.  ``--runs N`` repeats
+the overlapped run N times in a row, each judged alone (determinism: all
+must pass).  ``--topology`` repeats: the test tree's user-style networks
+are measured the same way as the shipped labs.
 
-    sudo .venv/bin/python bench/verify.py [--topology enterprise]... [--format json]
+    sudo .venv/bin/python bench/verify.py [--topology enterprise]... [--runs 10]
+                                          [--no-baseline] [--format json]
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -27,60 +33,97 @@ sys.path.insert(0, str(REPO))
 from orchestrator.cli import output  # noqa: E402
 
 
-def measure(topology: str) -> dict:
+TARGET = 1.4
+
+
+def measure(topology: str, serial: bool = False) -> dict:
+    argv = [sys.executable, "-m", "orchestrator", "verify", topology, "--format", "json"]
     with tempfile.TemporaryDirectory(prefix="flowlab-bench-verify-") as out:
-        run = subprocess.run([sys.executable, "-m", "orchestrator", "verify", topology,
-                              "--out", out], cwd=REPO, capture_output=True, text=True)
+        run = subprocess.run(argv + ["--out", out] + (["--serial"] if serial else []),
+                             cwd=REPO, capture_output=True, text=True)
         report = json.loads((Path(out) / "results.json").read_text())
     checks = report["checks"]
     own = sum(c["seconds"] for c in checks)
+    span = max((c.get("started", 0) + c["seconds"] for c in checks), default=0.0)
     waits = sum(c["protocol_wait"] for c in checks)
-    return {"topology": topology, "passed": run.returncode == 0, "total_s": report["seconds"],
-            "checks_s": round(own, 2), "protocol_wait_s": round(waits, 2),
-            "bringup_teardown_s": round(report["seconds"] - own, 2),
+    return {"topology": topology, "serial": serial, "passed": run.returncode == 0,
+            "failed": [c["name"] for c in checks if not c["passed"]],
+            "total_s": report["seconds"], "checks_s": round(own, 2),
+            "checks_span_s": round(span, 2), "protocol_wait_s": round(waits, 2),
+            "bringup_teardown_s": round(report["seconds"] - span, 2),
             "ratio_total_to_waits": round(report["seconds"] / waits, 2) if waits else None,
-            "overhead_s": round(report["seconds"] - waits, 2),
-            "per_check": [{"name": c["name"], "seconds": c["seconds"],
-                           "protocol_wait": c["protocol_wait"]} for c in checks]}
+            "overlapped": sum(1 for c in checks if c.get("alongside")),
+            "per_check": [{"name": c["name"], "started": c.get("started", 0.0),
+                           "seconds": c["seconds"], "protocol_wait": c["protocol_wait"],
+                           "alongside": c.get("alongside", [])} for c in checks]}
+
+
+def bench(topology: str, runs: int, baseline: bool) -> dict:
+    serial = measure(topology, serial=True) if baseline else None
+    overlapped = [measure(topology) for _ in range(runs)]
+    ratios = [r["ratio_total_to_waits"] for r in overlapped if r["ratio_total_to_waits"]]
+    totals = [r["total_s"] for r in overlapped]
+    return {"topology": topology, "target_ratio": TARGET, "serial_baseline": serial,
+            "runs": overlapped, "all_passed": all(r["passed"] for r in overlapped),
+            "ratio_median": statistics.median(ratios) if ratios else None,
+            "ratio_max": max(ratios) if ratios else None,
+            "total_median_s": statistics.median(totals),
+            "speedup_vs_serial": round(serial["total_s"] / statistics.median(totals), 2)
+            if serial else None}
 
 
 def show(result: dict) -> None:
-    output.table(f"verify {result['topology']}: where the time goes",
-                 ["check", "time", "protocol waits"],
-                 [[c["name"], f"{c['seconds']:.2f} s", f"{c['protocol_wait']:.2f} s"]
-                  for c in result["per_check"]])
-    ratio = result["ratio_total_to_waits"]
-    output.out.print(f"whole run {result['total_s']:.1f} s; bring-up and teardown "
-                     f"{result['bringup_teardown_s']:.1f} s; protocol waits "
-                     f"{result['protocol_wait_s']:.1f} s"
-                     + (f" (ratio {ratio}x)" if ratio else "")
-                     + f"; everything else {result['overhead_s']:.1f} s; "
-                     f"{'all checks passed' if result['passed'] else 'SOME CHECKS FAILED'}",
+    last = result["runs"][-1]
+    output.table(f"verify {result['topology']}: where the time goes (last run)",
+                 ["check", "started", "time", "protocol waits", "alongside"],
+                 [[c["name"], f"{c['started']:.2f} s", f"{c['seconds']:.2f} s",
+                   f"{c['protocol_wait']:.2f} s", ", ".join(c["alongside"])]
+                  for c in last["per_check"]])
+    rows = [["serial (baseline)", *_row(result["serial_baseline"])]] \
+        if result["serial_baseline"] else []
+    rows += [[f"run {i}", *_row(r)] for i, r in enumerate(result["runs"], 1)]
+    output.table(f"verify {result['topology']}: runs",
+                 ["run", "whole run", "checks' span", "bring-up and teardown",
+                  "protocol waits", "ratio", "passed"], rows)
+    speedup = result["speedup_vs_serial"]
+    output.out.print(f"{len(result['runs'])} run(s), "
+                     f"{'all passed' if result['all_passed'] else 'SOME FAILED'}; ratio of the "
+                     f"whole run to its protocol waits: median {result['ratio_median']}x, "
+                     f"worst {result['ratio_max']}x (target {TARGET}x)"
+                     + (f"; {speedup}x faster than one check at a time" if speedup else ""),
                      markup=False)
+
+
+def _row(r: dict) -> list[str]:
+    return [f"{r['total_s']:.1f} s", f"{r['checks_span_s']:.1f} s",
+            f"{r['bringup_teardown_s']:.1f} s", f"{r['protocol_wait_s']:.1f} s",
+            f"{r['ratio_total_to_waits']}x",
+            "yes" if r["passed"] else "NO: " + ", ".join(r["failed"])]
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--topology", action="append", default=[],
                         help="a topology name or file (repeatable; default enterprise)")
+    parser.add_argument("--runs", type=int, default=1,
+                        help="overlapped runs in a row per topology (default 1)")
+    parser.add_argument("--no-baseline", dest="baseline", action="store_false",
+                        help="skip the serial baseline run")
+    parser.add_argument("--require-pass", action="store_true",
+                        help="exit 1 unless every run passed every check (determinism)")
     parser.add_argument("--format", choices=("table", "json"), default="table")
     args = parser.parse_args()
     if os.geteuid() != 0:
         print("bench/verify.py builds networks: run it as root", file=sys.stderr)
         return 1
-    results = [measure(topology) for topology in args.topology or ["enterprise"]]
+    results = [bench(topology, args.runs, args.baseline)
+               for topology in args.topology or ["enterprise"]]
     if args.format == "json":
         print(json.dumps(results if len(results) > 1 else results[0], indent=2))
-        return 0
-    for result in results:
-        show(result)
-    if len(results) > 1:
-        output.table("verify per topology", ["topology", "whole run", "bring-up and teardown",
-                                             "checks", "protocol waits", "passed"],
-                     [[r["topology"], f"{r['total_s']:.1f} s", f"{r['bringup_teardown_s']:.1f} s",
-                       f"{r['checks_s']:.1f} s", f"{r['protocol_wait_s']:.1f} s",
-                       "yes" if r["passed"] else "NO"] for r in results])
-    return 0
+    else:
+        for result in results:
+            show(result)
+    return 1 if args.require_pass and not all(r["all_passed"] for r in results) else 0
 
 
 if __name__ == "__main__":

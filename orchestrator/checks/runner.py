@@ -68,10 +68,11 @@ def run_check(lab: Lab, check: Check, pcaps: Path,
 
 
 def run_checks(lab: Lab, checks: list[Check], out: Path,
-               progress: Callable[[str], None] = lambda message: None) -> list[CheckResult]:
-    """Every check, overlapping where footprints allow; results in the
-    order of ``checks``."""
-    alone = lab.controller is not None
+               progress: Callable[[str], None] = lambda message: None,
+               serial: bool = False) -> list[CheckResult]:
+    """Every check, overlapping where footprints allow (``serial``: one at
+    a time); results in the order of ``checks``."""
+    alone = serial or lab.controller is not None
     footprints = {c.name: None if alone else footprint_of(c, lab) for c in checks}
     pcaps = out / "pcaps"
     results = Schedule(checks, footprints, progress).run(

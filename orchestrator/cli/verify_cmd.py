@@ -39,6 +39,9 @@ def configure(parser):
     parser.add_argument("--out", metavar="DIR", type=Path,
                         help="where results.json and the pcaps go (default: the run directory)")
     parser.add_argument("--format", choices=("table", "json"), default="table")
+    parser.add_argument("--serial", action="store_true",
+                        help="run the checks one at a time (by default checks whose footprints "
+                             "allow it run at once, so that protocol timers do not idle)")
     parser.add_argument("--ladder", action="store_true",
                         help="after the table, draw each check's capture as a ladder diagram")
     add_controller_arguments(parser)
@@ -89,12 +92,13 @@ def run(args) -> int:
                                                   controller=controller)) as lab:
             out = args.out or lab.run.path / "verify"
             unbound = [u.describe().splitlines()[0] for u in lab.unbound]
-            results = run_checks(lab, checks, out, report)
+            results = run_checks(lab, checks, out, report, serial=args.serial)
             died = lab.controller_failure()
     seconds = time.monotonic() - start
     path = write_results(out, topo.name, {"vlans": topo.options.vlans,
                                           "dhcp_server": topo.options.dhcp_server,
-                                          "guests": topo.options.guests}, results,
+                                          "guests": topo.options.guests,
+                                          "serial": args.serial}, results,
                          seconds, unbound, registry.recorded_spec(args.topology))
     if args.format == "json":
         output.print_json([r.as_dict() for r in results])
