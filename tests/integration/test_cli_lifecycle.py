@@ -121,3 +121,17 @@ def test_mininet_cli_is_the_default(untouched_machine):
 def test_down_with_no_lab_up():
     result = flowlab("down")
     assert result.returncode == 1 and "no lab is up" in result.stderr
+
+
+def test_ctrl_c_while_checks_overlap_still_cleans(untouched_machine):
+    """SIGINT while renew and tcp-faults wait on their timers with other
+    checks beside them: the waits end at once, the lab is torn down and
+    nothing is left (untouched_machine checks)."""
+    verify = subprocess.Popen([sys.executable, "-m", "orchestrator", "verify", "enterprise",
+                               "--check", "renew", "--check", "tcp-faults", "--check", "dns"],
+                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    wait_for(verify, "check dns")
+    time.sleep(1.0)                       # inside the checks' waits
+    verify.send_signal(signal.SIGINT)
+    assert verify.wait(30) != 0

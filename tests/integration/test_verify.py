@@ -22,8 +22,8 @@ RUNS = [("enterprise", "dnsmasq"), ("enterprise", "isc"), ("home", "dnsmasq"),
         ("arp-lan", None)]
 
 
-def run_verify(topology: str, backend: str | None, out: Path) -> dict:
-    args = ["verify", topology, "--out", str(out)]
+def run_verify(topology: str, backend: str | None, out: Path, *extra: str) -> dict:
+    args = ["verify", topology, "--out", str(out), *extra]
     if backend:
         args += ["--dhcp-server", backend]
     result = flowlab(*args, timeout=900)
@@ -83,7 +83,34 @@ def test_the_report_draws_every_packet_in_a_real_browser_offline(enterprise_run)
         assert all(l["missing"] == 0 and l["width"] > 0 for l in ladders), check["name"]
 
 
-@pytest.mark.parametrize("topology,backend", RUNS[1:], ids=["enterprise-isc", "home", "arp-lan"])
-def test_verify_passes(topology, backend, tmp_path, untouched_machine):
-    report = run_verify(topology, backend, tmp_path)
+ALONE = {"arp-same-subnet", "cross-subnet", "rarp-vs-dhcp", "dhcp", "l2-scope", "reach"}
+
+
+def test_idle_waits_carry_other_checks(enterprise_run):
+    """renew's T1 and tcp-faults' timers overlap each other and other
+    checks; the checks whose captures admit everything ran alone; and the
+    overlapped checks passed the proof that their captures hold none of
+    the others' packets (a failure would say "ambiguous")."""
+    _out, report = enterprise_run
+    by_name = {c["name"]: c for c in report["checks"]}
+    assert "tcp-faults" in by_name["renew"]["alongside"]
+    assert by_name["renew"]["alongside"] and by_name["tcp-faults"]["alongside"]
+    for name in ALONE:
+        assert by_name[name]["alongside"] == [], name
+    for check in report["checks"]:
+        for other in check["alongside"]:
+            assert check["name"] in by_name[other]["alongside"]
+            mine, theirs = check, by_name[other]
+            assert mine["started"] < theirs["started"] + theirs["seconds"]
+    span = max(c["started"] + c["seconds"] for c in report["checks"])
+    assert span < sum(c["seconds"] for c in report["checks"])
+
+
+@pytest.mark.parametrize("topology,backend,extra", [(*RUNS[1], ("--serial",)), (*RUNS[2], ()),
+                                                     (*RUNS[3], ())],
+                         ids=["enterprise-isc-serial", "home", "arp-lan"])
+def test_verify_passes(topology, backend, extra, tmp_path, untouched_machine):
+    report = run_verify(topology, backend, tmp_path, *extra)
     assert report["passed"] and report["checks"]
+    if extra:          # one check at a time
+        assert report["options"]["serial"] and not any(c["alongside"] for c in report["checks"])
