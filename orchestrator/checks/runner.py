@@ -165,7 +165,7 @@ def prove_apart(lab: Lab, results: list[CheckResult],
         others = {o: set().union(*(addresses.get(n, set())
                                    for n in footprints[o].nodes - mine))
                   for o in r.alongside if footprints[o]}
-        points = [Path(p) for p in r.pcaps if Path(p).name != MERGED]
+        points = [Path(p) for p in r.pcaps if Path(p).name != MERGED and Path(p).is_file()]
         try:
             judge_alongside(merge(*(read(p, point=p.stem) for p in points)), others)
         except AssertionError as failure:
