@@ -17,6 +17,7 @@ from typing import Iterable, Mapping
 from ..packets import ExpectationFailed, Packet, Packets
 from ..packets.failure import listing
 
+SHOWN = 5          # foreign packets listed in a failure
 NOBODY = {"ff:ff:ff:ff:ff:ff", "00:00:00:00:00:00", "0.0.0.0", "255.255.255.255"}
 
 
@@ -52,8 +53,9 @@ def judge_alongside(packets: Packets, others: Mapping[str, set[str]]) -> None:
     if not found:
         return
     whose = "; ".join(f"{len(p)} of {name}" for name, p in sorted(found.items()))
-    first = min((p for group in found.values() for p in group), key=lambda p: p.time)
+    foreign = sorted({id(p): p for group in found.values() for p in group}.values(),
+                     key=lambda p: p.time)[:SHOWN]
     raise ExpectationFailed(
         f"the capture is ambiguous: it holds packets of checks that ran at the same time "
         f"({whose})",
-        listing("the first of them:", [p for g in found.values() for p in g][:5], first.time))
+        listing("the first of them:", foreign, foreign[0].time), foreign)

@@ -110,8 +110,6 @@ def test_message_counts_per_check_and_lists_the_first(tmp_path, request):
     assert any("DHCP OFFER xid 0x00000009" in line for line in rest)
 
 
-@pytest.mark.xfail(strict=True, reason="judge_alongside lists the caught packets check by "
-                   "check, not in time order, so 'the first of them' may skip earlier ones")
 def test_the_first_of_them_are_listed_in_time_order(tmp_path, request):
     others = {"renew-xiaoli": {XIAOLI.lower(), XIAOLI_IP},
               "arp-xiaomei": {MEI.lower(), MEI_IP}}
