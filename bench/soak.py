@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -94,6 +95,23 @@ def up_exec_down(topology: str, node: str, env: dict) -> None:
         up.wait(120)
 
 
+def failed_checks(out: Path, index: int) -> dict[str, str]:
+    """The failed checks of one verify, each with its first failure line;
+    the run's output is kept in /var/tmp/flowlab/soak-failed-<index> to be
+    looked at (a soak is where the rare failure shows)."""
+    try:
+        report = json.loads((out / "results.json").read_text())
+    except (OSError, ValueError) as exc:
+        return {"verify": f"no results.json: {exc}"}
+    failed = {c["name"]: (c["failures"] or ["?"])[0].splitlines()[0]
+              for c in report["checks"] if not c["passed"]}
+    if failed:
+        kept = Path("/var/tmp/flowlab") / f"soak-failed-{index}"
+        shutil.rmtree(kept, ignore_errors=True)
+        shutil.copytree(out, kept)
+    return failed
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--topology", default="enterprise")
@@ -120,11 +138,15 @@ def main() -> int:
             with tempfile.TemporaryDirectory(prefix="flowlab-soak-verify-") as out:
                 result = subprocess.run([*FLOWLAB, "verify", args.topology, "--out", out],
                                         capture_output=True, text=True, env=env)
+                failures = failed_checks(Path(out), index)
             samples.append(sample("verify", index, time.monotonic() - began))
             samples[-1]["passed"] = result.returncode == 0
+            samples[-1]["failures"] = failures
             output.note(f"verify {index}: {samples[-1]['seconds']} s, "
                         f"{'passed' if result.returncode == 0 else 'FAILED'}, left: "
                         f"{samples[-1]['left'] or 'nothing'}")
+            for name, first_line in failures.items():
+                output.note(f"  {name}: {first_line}")
     dirty = [s for s in samples if s["left"]]
     failed = [s for s in samples if s.get("passed") is False]
     if args.format == "json":
