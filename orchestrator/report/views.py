@@ -20,7 +20,7 @@ from ..ladder.model import build
 from ..ladder.svg import render_svg
 from ..model import Topology, TopologyOptions
 from ..recording import MERGED
-from .charts import bar_chart, histogram
+from .charts import Span, bar_chart, histogram, timeline
 
 RACE_FILE = "race.json"
 VERIFY_FILE = "results.json"
@@ -57,6 +57,20 @@ class CheckView:
     errata: tuple[dict, ...]
     drawings: tuple[Drawing, ...]
     problem: str = ""                   # why a capture could not be drawn
+    started: float | None = None        # seconds after the first check; None: an older run
+    protocol_wait: float = 0.0          # of ``seconds``, spent waiting on protocol timers
+    alongside: tuple[str, ...] = ()     # the checks that ran at the same time
+
+
+@dataclass(frozen=True)
+class ScheduleView:
+    """How the checks overlapped: the check time they add up to against the
+    wall time they took, and the timeline that shows where it went."""
+
+    check_seconds: float                # the sum of the checks' durations
+    wall_seconds: float                 # from the first check's start to the last one's end
+    wait_seconds: float                 # the sum of their protocol waits
+    svg: str
 
 
 @dataclass(frozen=True)
@@ -67,6 +81,7 @@ class VerifyView:
     options: dict
     unbound: tuple[str, ...]
     checks: tuple[CheckView, ...]
+    schedule: ScheduleView | None = None    # None: a run from before checks overlapped
 
 
 @dataclass(frozen=True)
@@ -146,12 +161,30 @@ def verify_view(directory: Path, topo_spec: str | None = None) -> VerifyView:
                 ladder, uid=f"c{len(checks)}d{len(drawings)}"),
                 _links(directory, [block.merged, *block.points]),
                 counts.get(str(block.merged))))
+        started = entry.get("started")
         checks.append(CheckView(record.name, record.passed, bool(entry.get("skipped")),
                                 float(entry.get("seconds", 0)), entry.get("evidence", ""),
-                                record.failures, record.errata, tuple(drawings), problem))
+                                record.failures, record.errata, tuple(drawings), problem,
+                                None if started is None else float(started),
+                                float(entry.get("protocol_wait") or 0),
+                                tuple(entry.get("alongside", ()))))
     return VerifyView(data.get("topology", ""), bool(data.get("passed")),
                       float(data.get("seconds", 0)), data.get("options", {}),
-                      tuple(data.get("unbound", ())), tuple(checks))
+                      tuple(data.get("unbound", ())), tuple(checks), schedule_of(checks))
+
+
+def schedule_of(checks: list[CheckView]) -> ScheduleView | None:
+    """The timeline of the checks, or None when results.json does not say
+    when each started (written before checks overlapped): a check without
+    its start could be drawn nowhere true."""
+    if not checks or any(c.started is None for c in checks):
+        return None
+    spans = [Span(c.name, c.started, c.seconds, c.protocol_wait, not c.passed, c.skipped,
+                  c.alongside) for c in checks]
+    return ScheduleView(sum(c.seconds for c in checks),
+                        max(c.started + c.seconds for c in checks),
+                        sum(c.protocol_wait for c in checks),
+                        timeline(spans, "schedule of the checks", uid="schedule"))
 
 
 # ---------------------------------------------------------------- race
@@ -234,5 +267,5 @@ def _trial(directory: Path, trial: dict, topo, uid: str) -> TrialView:
     return TrialView(trial["index"], summary, trial.get("decided_by", ""), ok, drawing)
 
 
-__all__ = ["CheckView", "Drawing", "RaceView", "ReportInputError", "VerifyView", "race_files",
-           "race_view", "topology_for", "verify_view"]
+__all__ = ["CheckView", "Drawing", "RaceView", "ReportInputError", "ScheduleView", "VerifyView",
+           "race_files", "race_view", "schedule_of", "topology_for", "verify_view"]

@@ -2,7 +2,9 @@
 what they count, a verify page with one ladder per capture whose arrows are
 the packets results.json counted, a failed check drawn with its missing
 packet, race runs side by side with a mini-ladder per trial, nothing that
-could fetch, and the ``report`` command; right directories and wrong ones."""
+could fetch, and the ``report`` command; right directories and wrong ones.
+The schedule of an overlapped verify run is a timeline whose bars are the
+times results.json recorded; an older run without them gets none."""
 
 from __future__ import annotations
 
@@ -15,7 +17,8 @@ import pytest
 from orchestrator.cli import main
 from orchestrator.ladder.load import capture_counts
 from orchestrator.packets import synth
-from orchestrator.report.charts import bar_chart, bins_of, histogram
+from orchestrator.report.charts import (Span, bar_chart, bins_of, histogram, tick_step,
+                                        timeline)
 from orchestrator.report.render import REPORT, write_report
 from orchestrator.report.views import ReportInputError, race_files
 from tests.unit.test_ladder import merged
@@ -70,6 +73,73 @@ def test_a_histogram_draws_its_bins():
     assert "no values" in histogram([], "gap")
 
 
+SVG_NS = "{http://www.w3.org/2000/svg}"
+
+
+def rects(svg: ET.Element, cls: str) -> list[ET.Element]:
+    """The chart's rects of a class, not its legend's swatches."""
+    legend = {id(r) for g in svg.iter(f"{SVG_NS}g") if g.get("class") == "legend"
+              for r in g}
+    return [r for r in svg.iter(f"{SVG_NS}rect")
+            if cls in r.get("class", "").split() and id(r) not in legend]
+
+
+SPANS = [Span("renew", 0.0, 10.0, wait=9.0, alongside=("dns", "web & co")),
+         Span("dns", 2.0, 1.0, failed=True, alongside=("renew",)),
+         Span("release", 10.0, 0.5)]
+
+
+def test_a_timeline_has_one_bar_per_check_where_it_ran():
+    chart = ET.fromstring(timeline(SPANS, "schedule"))
+    bars = rects(chart, "span")
+    rows = [g for g in chart.iter(f"{SVG_NS}g") if "span-row" in g.get("class", "")]
+    assert [g.get("data-check") for g in rows] == ["renew", "dns", "release"]
+    x = [float(b.get("x")) for b in bars]
+    width = [float(b.get("width")) for b in bars]
+    # one scale for all: 10.5 s across the plot, every bar from its start
+    scale = width[0] / 10.0
+    assert width[1] == pytest.approx(1.0 * scale, abs=0.1)
+    assert width[2] == pytest.approx(0.5 * scale, abs=0.1)
+    assert x[1] - x[0] == pytest.approx(2.0 * scale, abs=0.1)
+    assert x[2] - x[0] == pytest.approx(10.0 * scale, abs=0.1)
+    assert x[2] + width[2] - x[0] == pytest.approx(10.5 * scale, abs=0.1)
+    assert [b.get("data-started") for b in bars] == ["0.000", "2.000", "10.000"]
+    assert chart.get("data-end") == "10.500"
+
+
+def test_a_timeline_shows_the_wait_as_a_share_and_marks_the_failed():
+    text = timeline(SPANS, "schedule")
+    chart = ET.fromstring(text)
+    waits = rects(chart, "span-wait")
+    assert len(waits) == 1                                  # only renew waited
+    renew = rects(chart, "span")[0]
+    assert float(waits[0].get("width")) == pytest.approx(0.9 * float(renew.get("width")),
+                                                         abs=0.1)
+    assert waits[0].get("x") == renew.get("x")
+    assert waits[0].get("fill") == "url(#tl-hatch)"
+    assert chart.find(f".//{SVG_NS}pattern[@id='tl-hatch']") is not None
+    assert "not when it fell" in text                       # the legend says what it is not
+    assert [b.get("class") for b in rects(chart, "span")] == \
+        ["span pass", "span fail", "span pass"]
+    marks = [t.text for t in chart.iter(f"{SVG_NS}text") if "span-mark" in t.get("class", "")]
+    assert marks == ["FAIL"]
+    hovers = [g.find(f"{SVG_NS}title").text for g in chart.iter(f"{SVG_NS}g")
+              if "span-row" in g.get("class", "")]
+    assert hovers[0] == ("renew: started 0 s, took 10 s, 9 s of it waiting on protocol timers; "
+                         "alongside: dns, web & co")
+    assert hovers[2].endswith("alongside: none")
+    assert "web &amp; co" in text
+
+
+@pytest.mark.parametrize("span,step", [(15.7, 2), (10.5, 2), (0.4, 0.05), (120, 20), (0, 1)])
+def test_the_time_axis_steps_in_round_seconds(span, step):
+    assert tick_step(span) == pytest.approx(step)
+
+
+def test_an_empty_timeline_says_so():
+    assert "no checks" in timeline([], "schedule")
+
+
 # ---------------------------------------------------------------- verify
 
 def verify_dir(tmp_path, failed: bool = False):
@@ -94,6 +164,38 @@ def verify_dir(tmp_path, failed: bool = False):
         "topology": "enterprise", "spec": "enterprise", "options": {"vlans": True},
         "passed": not failed, "seconds": 3.0, "unbound": [], "checks": entries}))
     return tmp_path
+
+
+def scheduled(tmp_path, failed: bool = False):
+    """verify_dir as an overlapped run wrote it: dora from 0 s for 4 s of
+    which 3 waiting, ping alongside it from 1 s for 2 s."""
+    directory = verify_dir(tmp_path, failed)
+    path = directory / "results.json"
+    data = json.loads(path.read_text())
+    dora, ping = data["checks"]
+    dora.update(started=0.0, seconds=4.0, protocol_wait=3.0, alongside=["ping"])
+    ping.update(started=1.0, seconds=2.0, protocol_wait=0.0, alongside=["dora"])
+    path.write_text(json.dumps(data))
+    return directory
+
+
+def test_the_verify_page_draws_the_schedule_results_json_recorded(tmp_path):
+    html = write_report(scheduled(tmp_path, failed=True)).read_text()
+    [chart] = svgs(html, "timeline")
+    bars = rects(chart, "span")
+    assert [(b.get("data-started"), b.get("data-seconds"), b.get("data-wait")) for b in bars] \
+        == [("0.000", "4.000", "3.000"), ("1.000", "2.000", "0.000")]
+    assert float(bars[1].get("width")) == pytest.approx(float(bars[0].get("width")) / 2, abs=0.1)
+    assert [b.get("class") for b in bars] == ["span fail", "span pass"]
+    assert len(rects(chart, "span-wait")) == 1
+    assert "alongside: ping" in html and "alongside: dora" in html
+    assert "6.0 s of checks in 4.0 s of wall time (1.5&times;); 3.0 s of it waiting" in html
+    assert html.index("<h2>Schedule</h2>") < html.index('id="check-dora"')
+
+
+def test_an_older_run_without_start_times_has_no_schedule(tmp_path):
+    html = write_report(verify_dir(tmp_path)).read_text()
+    assert svgs(html, "timeline") == [] and "Schedule" not in html
 
 
 def test_the_verify_page_draws_every_packet_results_json_counted(tmp_path):
