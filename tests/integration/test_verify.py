@@ -13,7 +13,7 @@ from orchestrator import registry
 from orchestrator.checks import all_checks
 from orchestrator.packets.crosscheck import crosscheck
 
-from .reportpage import visit
+from .reportpage import open_report, visit
 from .test_cli_lifecycle import flowlab
 
 pytestmark = pytest.mark.root
@@ -81,6 +81,27 @@ def test_the_report_draws_every_packet_in_a_real_browser_offline(enterprise_run)
         assert [(l["packets"], l["arrows"]) for l in ladders] == \
             [(c["packets"], c["packets"]) for c in check["captures"]], check["name"]
         assert all(l["missing"] == 0 and l["width"] > 0 for l in ladders), check["name"]
+
+
+SCHEDULE = """
+(() => [...document.querySelectorAll('svg.timeline g.span-row')].map(row => ({
+  name: row.dataset.check,
+  started: Number(row.querySelector('rect.span').dataset.started),
+  width: row.querySelector('rect.span').getBoundingClientRect().width,
+  hatched: row.querySelector('rect.span-wait') !== null,
+})))()
+"""
+
+
+def test_the_report_draws_the_schedule(enterprise_run):
+    """The page's timeline, as the browser laid it out: a bar per check at
+    its start, hatched where the check waited on protocol timers."""
+    out, report = enterprise_run
+    rows = open_report(out / "report.html", out / "schedule.png", SCHEDULE).value
+    assert [r["name"] for r in rows] == [c["name"] for c in report["checks"]]
+    for row, check in zip(rows, report["checks"]):
+        assert row["started"] == pytest.approx(check["started"], abs=1e-3)
+        assert row["width"] > 0 and row["hatched"] == (check["protocol_wait"] > 0), row
 
 
 ALONE = {"arp-same-subnet", "cross-subnet", "rarp-vs-dhcp", "dhcp", "l2-scope", "reach"}
