@@ -10,6 +10,7 @@ loopback traffic with tcpdump and unpacks the eleven segments of FLOWS.md
 from __future__ import annotations
 
 import http.client
+import json
 import os
 import select
 import shutil
@@ -445,3 +446,17 @@ def tcp_state(local_port: int, remote_port: int) -> str | None:
         if (local, remote) == (local_port, remote_port):
             return TCP_STATES.get(fields[3], fields[3])
     return None
+
+
+def test_fetch_command_counts(tmp_path):
+    """--count N: N fetches in one process, one JSON line each, each a new
+    connection (its own local port); a count below 1 is refused."""
+    with web_server(tmp_path, "textbook") as server:
+        result = run_cli("fetch", "--textbook", "--json", "--count", "3",
+                         f"http://www.baidu.com:{server.port}/", "--address", "127.0.0.1")
+    assert result.returncode == 0, result.stderr
+    fetches = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [f["status"] for f in fetches] == [200, 200, 200]
+    assert len({f["local"] for f in fetches}) == 3 and all(f["server_fin"] for f in fetches)
+    refused = run_cli("fetch", "--textbook", "--count", "0", "http://www.baidu.com/")
+    assert refused.returncode == 2 and "--count" in refused.stderr
