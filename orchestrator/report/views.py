@@ -16,11 +16,17 @@ from .. import registry
 from ..errors import FlowlabError
 from ..ladder.load import (LadderInputError, blocks, check_ladders, labelled, read_results,
                            siblings)
-from ..ladder.model import build
+from ..ladder.model import Ladder, build
 from ..ladder.svg import render_svg
 from ..model import Topology, TopologyOptions
 from ..recording import MERGED
 from .charts import Span, bar_chart, histogram, timeline
+
+DRAWN_PER_LADDER = 3000
+"""What one ladder of a verify page draws at most, counted as its arrows plus
+the lifelines they cross (the dots): a lab of a hundred hosts broadcasts
+across a hundred interfaces, and a page of megabytes helps nobody.  The
+packets past it are counted in a note; the pcaps hold them all."""
 
 RACE_FILE = "race.json"
 VERIFY_FILE = "results.json"
@@ -44,6 +50,7 @@ class Drawing:
     svg: str
     pcaps: tuple[Link, ...] = ()
     packets: int | None = None          # what results.json counted for this capture
+    omitted: int = 0                    # packets seen but not drawn (DRAWN_PER_LADDER)
 
 
 @dataclass(frozen=True)
@@ -157,10 +164,11 @@ def verify_view(directory: Path, topo_spec: str | None = None) -> VerifyView:
         except LadderInputError as exc:
             ladders, problem = [], str(exc)
         for ladder, block in zip(ladders, blocks(list(record.pcaps))):
+            ladder, omitted = within_budget(ladder, block.merged.name)
             drawings.append(Drawing(ladder.title.split(": ", 1)[0], render_svg(
                 ladder, uid=f"c{len(checks)}d{len(drawings)}"),
                 _links(directory, [block.merged, *block.points]),
-                counts.get(str(block.merged))))
+                counts.get(str(block.merged)), omitted))
         started = entry.get("started")
         checks.append(CheckView(record.name, record.passed, bool(entry.get("skipped")),
                                 float(entry.get("seconds", 0)), entry.get("evidence", ""),
@@ -171,6 +179,25 @@ def verify_view(directory: Path, topo_spec: str | None = None) -> VerifyView:
     return VerifyView(data.get("topology", ""), bool(data.get("passed")),
                       float(data.get("seconds", 0)), data.get("options", {}),
                       tuple(data.get("unbound", ())), tuple(checks), schedule_of(checks))
+
+
+def within_budget(ladder: Ladder, pcap: str) -> tuple[Ladder, int]:
+    """The ladder with its first packets up to :data:`DRAWN_PER_LADDER`, and
+    how many it leaves out; expected packets that are missing, and those
+    there instead, are always drawn (they are why a check failed)."""
+    cost, kept, omitted = 0, [], 0
+    for arrow in ladder.arrows:
+        cost += 1 + len(arrow.crossed)
+        if cost <= DRAWN_PER_LADDER or arrow.style != "seen":
+            kept.append(arrow)
+        else:
+            omitted += 1
+    if not omitted:
+        return ladder, 0
+    note = (f"{omitted} of the {omitted + sum(a.style != 'missing' for a in kept)} packets "
+            f"after the first ones are not drawn (a ladder draws at most "
+            f"{DRAWN_PER_LADDER} arrows and crossings); {pcap} holds them all")
+    return replace(ladder, arrows=tuple(kept), notes=(*ladder.notes, note)), omitted
 
 
 def schedule_of(checks: list[CheckView]) -> ScheduleView | None:

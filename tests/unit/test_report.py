@@ -20,7 +20,10 @@ from orchestrator.packets import synth
 from orchestrator.report.charts import (Span, bar_chart, bins_of, histogram, tick_step,
                                         timeline)
 from orchestrator.report.render import REPORT, write_report
-from orchestrator.report.views import ReportInputError, race_files
+from orchestrator.ladder.model import BROADCAST, Arrow, Ladder, Lifeline
+from orchestrator.ladder.svg import render_svg
+from orchestrator.report.views import (DRAWN_PER_LADDER, ReportInputError, race_files,
+                                       within_budget)
 from tests.unit.test_ladder import merged
 
 pytestmark = pytest.mark.timeout(60)
@@ -303,3 +306,37 @@ def test_the_report_command(tmp_path, capsys):
     assert str(directory / REPORT) in capsys.readouterr().err
     assert main(["report", str(tmp_path / "nowhere")]) == 2
     assert "no such directory" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- big labs
+
+def _broadcasts(hosts: int, missing: bool = False):
+    """A ladder like l2-scope's in a lab of ``hosts``: one broadcast per
+    host, each crossing every lifeline; optionally an expected packet
+    missing at the end."""
+    names = [f"h{i}" for i in range(hosts)]
+    arrows = [Arrow((i + 1,), float(i), n, BROADCAST, f"ARP who-has from {n}", kind="arp",
+                    broadcast=True, crossed=tuple(names)) for i, n in enumerate(names)]
+    if missing:
+        arrows.append(Arrow((), float(hosts), "h0", "h1", "expected tcp(flags=SA)",
+                            kind="tcp", style="missing"))
+    return Ladder("l2-scope: big", tuple(Lifeline(n, (f"{n}-eth0",)) for n in names),
+                  tuple(arrows))
+
+
+def test_a_ladder_past_the_budget_draws_its_first_packets_and_says_how_many_not():
+    ladder = _broadcasts(100, missing=True)
+    kept, omitted = within_budget(ladder, "merged.pcap")
+    seen = [a for a in kept.arrows if a.style == "seen"]
+    assert sum(1 + len(a.crossed) for a in seen) <= DRAWN_PER_LADDER
+    assert seen == list(ladder.arrows[:len(seen)]) and omitted == 100 - len(seen) > 0
+    assert kept.arrows[-1].style == "missing"          # why a check failed is always drawn
+    assert f"{omitted} of the 100 packets" in kept.notes[-1]
+    assert "merged.pcap holds them all" in kept.notes[-1]
+    svg = render_svg(kept, uid="big")
+    assert len(ET.fromstring(svg).findall(".//{*}g[@data-style='seen']")) == len(seen)
+
+
+def test_a_ladder_within_the_budget_is_drawn_whole():
+    ladder = _broadcasts(20)
+    assert within_budget(ladder, "merged.pcap") == (ladder, 0)
