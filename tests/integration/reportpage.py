@@ -20,6 +20,7 @@ LADDERS = """
     const missing = svg ? [...svg.querySelectorAll('g.arrow.style-missing')] : [];
     return {
       packets: figure.dataset.packets === undefined ? null : Number(figure.dataset.packets),
+      omitted: Number(figure.dataset.omitted || 0),
       arrows: svg ? svg.querySelectorAll('g.arrow:not(.style-missing)').length : -1,
       instead: svg ? svg.querySelectorAll('g.arrow.style-instead').length : -1,
       missing: missing.length,
