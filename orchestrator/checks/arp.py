@@ -218,11 +218,15 @@ class CrossSubnet(Check):
         routers = router_ports(ctx)
         points = [(a.node, a.iface), (b.node, b.iface)] + \
             [(router.name, point) for router in routers for point, _ in router.ports]
+        gw_a = gateway(ctx, a)
         lab.run_in(a.node, ["ip", "neigh", "flush", "dev", a.iface])
+        # The gateway forgets A too: its entry for A, left stale by earlier
+        # traffic, could be probed right now, and A would learn the gateway
+        # from that probe instead of asking for it.
+        lab.run_in(gw_a.node, ["ip", "neigh", "del", a.ip, "dev", gw_a.iface])
         with ctx.capture(points, "arp or icmp") as captured:
             lab.run_in(a.node, ["ping", "-c1", "-W2", b.ip])
-        return judge_cross_subnet(captured.by_point, a, b, gateway(ctx, a), gateway(ctx, b),
-                                  routers)
+        return judge_cross_subnet(captured.by_point, a, b, gw_a, gateway(ctx, b), routers)
 
 
 # ---------------------------------------------------------------- arp-cache
