@@ -276,14 +276,24 @@ def judge_shared_cache(w: SharedWires, c: Chain, first: Packet) -> str:
 
 # ---------------------------------------------------------------- in the lab
 
+def to_cool(lab, nodes: set[str]) -> list:
+    """Every recursive resolver and the local caches of ``nodes``: what
+    :func:`restart_cold` restarts, and what a footprint says it changes."""
+    return [i for i in lab.services.all() if i.kind == "dns-resolver"
+            or (i.kind == "dns-cache" and i.node in nodes)]
+
+
+def cooled(lab, nodes: set[str]) -> set[str]:
+    """:func:`to_cool` as footprint resources (``dns@node``)."""
+    return {f"dns@{i.node}" for i in to_cool(lab, nodes)}
+
+
 def restart_cold(ctx: CheckContext, nodes: set[str]) -> list[str]:
     """Restart every recursive resolver and the local caches of ``nodes``:
     they keep their caches in memory, so they come back empty.  Returns the
     daemons restarted."""
-    services = ctx.lab.services
-    cold = [i for i in services.all() if i.kind == "dns-resolver"
-            or (i.kind == "dns-cache" and i.node in nodes)]
-    services.restart(*cold)
+    cold = to_cool(ctx.lab, nodes)
+    ctx.lab.services.restart(*cold)
     return [i.name for i in cold]
 
 
@@ -343,8 +353,7 @@ class DnsChain(Check):
     def footprint(self, lab) -> Footprint:
         """It restarts every resolver and the two PCs' caches cold."""
         net = network(lab)
-        cold = {f"dns@{i.node}" for i in lab.services.all() if i.kind == "dns-resolver"}
-        return Footprint.of(changes=cold | {f"dns@{self.pc}", f"dns@{self.other}"},
+        return Footprint.of(changes=cooled(lab, {self.pc, self.other}),
                             uses=name_lookups(net, self.pc) | name_lookups(net, self.other),
                             hears={"dns"}, makes={"dns"})
 

@@ -80,12 +80,8 @@ def textbook_rows(request_length: int, response_length: int) -> list[tuple]:
             for direction, flags, seq, ack, length in TEXTBOOK]
 
 
-def http_port(ctx: CheckContext, mode: str) -> int:
-    """The port of the web node's server in ``mode`` (``normal``, ``textbook``)."""
-    return port_of(ctx.lab, mode)
-
-
 def port_of(lab: Lab, mode: str) -> int:
+    """The port of the web node's server in ``mode`` (``normal``, ``textbook``)."""
     for service in lab.topo.find(WEB).services:
         if service.kind == "http" and service.params.get("mode", "normal") == mode:
             return int(service.params.get("port", 80))
@@ -268,7 +264,7 @@ class Web11(Check):
 
     def run(self, ctx: CheckContext) -> str:
         client, server, outside = station(ctx, CLIENT), station(ctx, WEB), nat_outside(ctx)
-        port = http_port(ctx, "textbook")
+        port = port_of(ctx.lab, "textbook")
         url = f"http://{SITE}:{port}/"
         points = [(client.node, client.iface), (client.node, "lo"),
                   (outside.node, outside.iface)]
@@ -432,7 +428,7 @@ class WebReal(Check):
 
     def run(self, ctx: CheckContext) -> str:
         client, server = station(ctx, CLIENT), station(ctx, WEB)
-        port = http_port(ctx, "normal")
+        port = port_of(ctx.lab, "normal")
         with ctx.capture([(client.node, client.iface)], f"tcp port {port}") as wire:
             got = curl(ctx, client, f"http://{SITE}:{port}/")
         evidence, table = judge_web_real(wire[client.iface], (server.ip, port))

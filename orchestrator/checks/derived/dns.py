@@ -22,7 +22,7 @@ from ...model import Topology
 from ...packets import ExpectationFailed, Packets, dns, expect, udp
 from ...segments import declared_subnet
 from ..base import Check, CheckContext, station
-from ..dns import _exchange, restart_cold
+from ..dns import _exchange, cooled, restart_cold
 from ..footprint import Footprint, name_lookups
 from .common import end_hosts, static_ip, users_first
 from .facts import network
@@ -141,9 +141,8 @@ class Dns(Check):
     def footprint(self, lab) -> Footprint:
         """Every resolver restarted cold; each client asks through its path."""
         net = network(lab)
-        cold = {f"dns@{i.node}" for i in lab.services.all() if i.kind == "dns-resolver"}
         uses = set().union(*(name_lookups(net, look.client) for look in lookups(lab.topo)))
-        return Footprint.of(changes=cold, uses=uses, hears={"dns"}, makes={"dns"})
+        return Footprint.of(changes=cooled(lab, set()), uses=uses, hears={"dns"}, makes={"dns"})
 
     def run(self, ctx: CheckContext) -> str:
         topo = ctx.lab.topo

@@ -191,15 +191,13 @@ def client_bpf(c: Client, arp: bool = False) -> str:
     return dhcp_filter(c.mac, c.address, arp)
 
 
-def client_footprint(clients: list[Client], arp: bool = False,
-                     changes: bool = True) -> Footprint:
-    """A check of these clients' DHCP: it restarts them (``changes``), asks
-    their relays and servers, and hears their DHCP (and ARP)."""
+def client_footprint(clients: list[Client], arp: bool = False) -> Footprint:
+    """A check of these clients' DHCP: it restarts them (or configures their
+    interface), asks their relays and servers, and hears their DHCP (and ARP)."""
     nodes = {c.node for c in clients}
     return Footprint.of(
-        changes=nodes if changes else (),
-        uses=({c.server for c in clients} | {c.relay.node for c in clients if c.relay}
-              | (set() if changes else nodes)),
+        changes=nodes,
+        uses={c.server for c in clients} | {c.relay.node for c in clients if c.relay},
         hears={f"dhcp@{n}" for n in nodes} | ({f"arp@{n}" for n in nodes} if arp else set()),
         makes={f"dhcp@{n}" for n in nodes})
 
