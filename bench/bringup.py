@@ -27,10 +27,10 @@ from mininet.log import setLogLevel  # noqa: E402
 from mininet.net import Mininet  # noqa: E402
 from mininet.node import OVSSwitch  # noqa: E402
 
-from orchestrator import capabilities, ovs, registry  # noqa: E402
 from orchestrator.cli import output  # noqa: E402
 from orchestrator.lab import Lab, LabSettings  # noqa: E402
-from orchestrator.model import Switch, TopologyOptions  # noqa: E402
+from orchestrator.model import Switch, TopologyOptions, registry  # noqa: E402
+from orchestrator.network import capabilities, ovs
 
 TARGET = 1.5
 VARIANTS = [("enterprise", True), ("enterprise", False), ("home", True), ("arp-lan", True)]

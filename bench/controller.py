@@ -24,11 +24,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from orchestrator import ovs, registry  # noqa: E402
 from orchestrator.cli import output  # noqa: E402
 from orchestrator.controller.launcher import ControllerSettings  # noqa: E402
 from orchestrator.lab import Lab, LabSettings  # noqa: E402
-from orchestrator.model import TopologyOptions  # noqa: E402
+from orchestrator.model import (
+    TopologyOptions,  # noqa: E402
+    registry,
+)
+from orchestrator.network import ovs
 
 TARGET = 1.3
 # topology, the pinging PC, a PC of its subnet it never spoke to

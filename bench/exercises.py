@@ -29,12 +29,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from orchestrator import registry  # noqa: E402
 from orchestrator.cli import output  # noqa: E402
 from orchestrator.exercises.catalogue import applicable  # noqa: E402
 from orchestrator.exercises.control import wait_started  # noqa: E402
 from orchestrator.exercises.session import BREAKS, Session, from_fault  # noqa: E402
 from orchestrator.lab import Lab, LabSettings  # noqa: E402
+from orchestrator.model import registry
 
 TOPOLOGIES = ["enterprise", "home", "arp-lan", "tests/topologies/chain.py",
               "tests/topologies/campus.py", "tests/topologies/tworelays.py"]

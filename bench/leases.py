@@ -22,11 +22,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from orchestrator import ovs, registry  # noqa: E402
 from orchestrator.cli import output  # noqa: E402
 from orchestrator.lab import Lab, LabSettings  # noqa: E402
-from orchestrator.netbuild import static_address  # noqa: E402
-from orchestrator.segments import declared_subnet  # noqa: E402
+from orchestrator.model import registry
+from orchestrator.model.domains import declared_subnet
+from orchestrator.network import ovs
+from orchestrator.network.netbuild import static_address
 from topologies.enterprise import add_guests  # noqa: E402
 
 

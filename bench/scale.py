@@ -28,13 +28,16 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
+from bringup import time_bare  # noqa: E402
 from mininet.log import setLogLevel  # noqa: E402
 
-from bringup import time_bare  # noqa: E402
-from orchestrator import capabilities, ovs, registry  # noqa: E402
 from orchestrator.cli import output  # noqa: E402
 from orchestrator.lab import Lab, LabSettings  # noqa: E402
-from orchestrator.model import TopologyOptions  # noqa: E402
+from orchestrator.model import (
+    TopologyOptions,  # noqa: E402
+    registry,
+)
+from orchestrator.network import capabilities, ovs
 
 UP_TARGET, DOWN_TARGET = 3.0, 1.2
 

@@ -28,8 +28,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from orchestrator import cleanup, ovs  # noqa: E402
 from orchestrator.cli import output  # noqa: E402
+from orchestrator.network import ovs
+from orchestrator.runs import cleanup
 
 FLOWLAB = [sys.executable, "-m", "orchestrator"]
 

@@ -4,11 +4,11 @@
 anything, builds and configures the network, and tears it down in all
 cases: on return, on an exception, on KeyboardInterrupt.  Teardown is
 shielded from a second Ctrl-C, stops what the run started by pid, and then
-sweeps by the run's marks (:mod:`orchestrator.cleanup`), so a partly built
+sweeps by the run's marks (:mod:`orchestrator.runs.cleanup`), so a partly built
 network is removed as surely as a complete one.
 
 Its daemons are reached through ``lab.services``
-(:mod:`orchestrator.services_api`); ``dhcp_client``, ``leases`` and
+(:mod:`orchestrator.processes.services_api`); ``dhcp_client``, ``leases`` and
 ``restart_dhcp_client`` stay here as short delegations for users' tests.
 
 A lab is strict by default: a daemon that is not ready fails the bring-up.
@@ -17,7 +17,7 @@ unbound instead (``lab.unbound`` names them): a broken network is then a
 verdict of ``verify``, not a crash.  Where a DHCP pool ran out, the failure
 (or each unbound client's reason) names the pool, its size, how many asked
 and who got nothing, as the server's lease database shows it
-(:mod:`orchestrator.pools`).
+(:mod:`orchestrator.model.pools`).
 """
 
 from __future__ import annotations
@@ -38,17 +38,18 @@ from services import plan
 from services.dhcp_client import DhcpClient
 from services.lease import Lease
 
-from . import capabilities, cleanup, netbuild, ovs, pools, retention
-from .binaries import require_all
 from .controller.launcher import NAME as CONTROLLER, Controller, ControllerSettings
 from .errors import LabError
-from .model import Interface, Port, Switch, Topology
-from .nodes import RUN_ENV, ControllerTarget, FlowlabHost
-from .rundir import UP, Process, RunDir, RunState
-from .segments import link_subnet
-from .services_api import DHCP_CLIENT, Services, Unbound
-from .supervisor import ROOT_NAMESPACE, NotReady, Supervisor, tail
-from .validation import validate
+from .model import Interface, Port, Switch, Topology, pools
+from .model.domains import link_subnet
+from .model.validation import validate
+from .network import capabilities, netbuild, ovs
+from .network.nodes import RUN_ENV, ControllerTarget, FlowlabHost
+from .processes.binaries import require_all
+from .processes.services_api import DHCP_CLIENT, Services, Unbound
+from .processes.supervisor import ROOT_NAMESPACE, NotReady, Supervisor, tail
+from .runs import cleanup, retention
+from .runs.rundir import UP, Process, RunDir, RunState
 
 NEEDED = ("mnexec", "ovs-vsctl", "ip", "ethtool", "iptables", "mount", "bash")
 

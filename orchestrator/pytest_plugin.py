@@ -67,9 +67,8 @@ def _lab_options(request) -> dict:
 @pytest.fixture(scope="module")
 def flowlab_lab(request):
     """The lab of this module, up with its daemons for all of its tests."""
-    from orchestrator import registry
     from orchestrator.lab import Lab
-    from orchestrator.model import TopologyOptions
+    from orchestrator.model import TopologyOptions, registry
     options = _lab_options(request)
     topo = registry.load(options["topology"],
                          TopologyOptions(vlans=options.get("vlans", True),

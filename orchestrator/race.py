@@ -29,14 +29,14 @@ from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path
 from typing import Callable
 
-from . import capabilities
-from .capture import describe_drops, point_label
+from .capture.recording import Recording
+from .capture.tcpdump import describe_drops, point_label
 from .errors import FlowlabError
 from .lab import Lab
 from .model import Interface, Topology
+from .model.domains import Domain, broadcast_domains, declared_subnet, link_subnet
+from .network import capabilities
 from .packets import Packet, Packets, dhcp
-from .recording import Recording
-from .segments import Domain, broadcast_domains, declared_subnet, link_subnet
 
 
 class RaceError(FlowlabError):

@@ -4,7 +4,7 @@ As IPMininet's daemons do, a daemon class here names itself and its
 binary, turns the topology model into plain data, renders its config from
 one jinja2 template, and says how to check that config and how to know the
 daemon is ready.  It never starts anything: it returns a :class:`Launch`,
-plain data that :mod:`orchestrator.supervisor` carries out inside the node.
+plain data that :mod:`orchestrator.processes.supervisor` carries out inside the node.
 That keeps configuration flowing one way (model -> config -> process) and
 lets tests render every config without root.
 """

@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
+from ..capture.recording import Captured, Recording
 from ..errors import CaptureIncomplete, FlowlabError
 from ..lab import Lab
 from ..model import Topology
-from ..recording import Captured, Recording
 from .errata import ERRATA
 from .footprint import Footprint
 
@@ -90,7 +90,7 @@ class CheckContext:
     def capture(self, points: list[tuple[str, str]], bpf: str = "") -> Iterator["Captured"]:
         """Capture on every (node, interface) while the block runs; the
         packets are read when it ends, merged in time order (the pipeline
-        of :mod:`orchestrator.recording`, which the race shares).  A capture
+        of :mod:`orchestrator.capture.recording`, which the race shares).  A capture
         the kernel dropped packets from is refused as evidence."""
         self._capture_index += 1
         directory = self.pcap_dir if self._capture_index == 1 else \

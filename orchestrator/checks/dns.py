@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from itertools import pairwise
 
-from ..capture import point_label
+from ..capture.tcpdump import point_label
 from ..model import Interface
 from ..packets import (
     ExpectationFailed,

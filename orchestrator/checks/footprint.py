@@ -33,7 +33,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address
 
-from ..paths import Network
+from ..model.paths import Network
 
 
 @dataclass(frozen=True)

@@ -24,13 +24,23 @@ from typing import Mapping
 from services.base import python_module
 from services.rarp import RarpEntry, rarp_table, server_interface
 
-from ..capture import point_label
+from ..capture.tcpdump import point_label
 from ..errors import LabError
 from ..model import Host, Interface, Topology
-from ..packets import (ExpectationFailed, Matcher, Packet, Packets, arp, dhcp, eth, expect,
-                       merge, present)
+from ..model.domains import broadcast_domains
+from ..packets import (
+    ExpectationFailed,
+    Matcher,
+    Packet,
+    Packets,
+    arp,
+    dhcp,
+    eth,
+    expect,
+    merge,
+    present,
+)
 from ..packets.failure import listing
-from ..segments import broadcast_domains
 from .base import Check, CheckContext, Demonstrated, record_erratum
 from .dhcp.common import DHCP_BPF, mac_of
 

@@ -26,11 +26,11 @@ import traceback
 from pathlib import Path
 from typing import Callable
 
+from ..capture.recording import MERGED
 from ..errors import FlowlabError
 from ..lab import Lab
 from ..ladder.load import capture_counts
 from ..packets import merge, read
-from ..recording import MERGED
 from .alongside import judge_alongside
 from .base import Check, CheckContext, CheckResult
 from .derived.facts import network

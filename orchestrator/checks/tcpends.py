@@ -23,7 +23,7 @@ from typing import Iterator
 
 from ..errors import LabError
 from ..lab import Lab
-from ..rundir import Process
+from ..runs.rundir import Process
 from .base import Station
 
 QUEUE = 7                   # the NFQUEUE number each node's puppet holds segments on

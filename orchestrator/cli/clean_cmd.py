@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .. import cleanup, retention
+from ..runs import cleanup, retention
 from . import output
 from .common import add_format_argument, require_root
 

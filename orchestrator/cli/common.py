@@ -8,7 +8,7 @@ import os
 from ..controller.launcher import KINDS, ControllerSettings, choose
 from ..errors import FlowlabError, NoLabRunning
 from ..model import Topology, TopologyOptions
-from ..rundir import RunDir, RunState, live_runs
+from ..runs.rundir import RunDir, RunState, live_runs
 
 
 class NotRoot(FlowlabError):

@@ -5,11 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from .. import registry
 from ..lab import Lab, LabSettings
+from ..model import registry
 from . import output
-from .common import (add_controller_arguments, add_format_argument, add_topology_arguments,
-                     controller_settings, require_root, topology_options)
+from .common import (
+    add_controller_arguments,
+    add_format_argument,
+    add_topology_arguments,
+    controller_settings,
+    require_root,
+    topology_options,
+)
 
 NAME = "demo"
 HELP = "bring a topology up, show it working, tear it down"

@@ -6,9 +6,9 @@ import os
 import signal
 import time
 
-from .. import cleanup, retention
 from ..errors import FlowlabError
-from ..rundir import DOWN
+from ..runs import cleanup, retention
+from ..runs.rundir import DOWN
 from . import output
 from .common import add_format_argument, add_run_argument, find_live_run, require_root
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import os
 
-from ..binaries import require
 from ..errors import FlowlabError
 from ..lab import exec_argv
+from ..processes.binaries import require
 from .common import add_run_argument, find_live_run, require_root
 
 NAME = "exec"

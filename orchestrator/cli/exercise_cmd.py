@@ -8,7 +8,6 @@ import sys
 import time
 from pathlib import Path
 
-from .. import registry
 from ..errors import FlowlabError
 from ..exercises import control, files, grades
 from ..exercises.catalogue import all_faults
@@ -16,9 +15,16 @@ from ..exercises.faults import FaultError
 from ..exercises.holder import exercise_dir, serve
 from ..exercises.session import Session, from_fault
 from ..lab import Lab, LabSettings
+from ..model import registry
 from . import output
-from .common import (add_format_argument, add_run_argument, add_topology_arguments,
-                     find_live_run, require_root, topology_options)
+from .common import (
+    add_format_argument,
+    add_run_argument,
+    add_topology_arguments,
+    find_live_run,
+    require_root,
+    topology_options,
+)
 
 NAME = "exercise"
 HELP = "troubleshooting exercises: a lab broken on purpose, checked from packets"

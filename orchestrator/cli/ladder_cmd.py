@@ -6,13 +6,11 @@ import shutil
 import sys
 from pathlib import Path
 
-from .. import registry
 from ..errors import FlowlabError
-from ..ladder.load import (LadderInputError, check_ladders, labelled, record_of, results,
-                           siblings)
+from ..ladder.load import LadderInputError, check_ladders, labelled, record_of, results, siblings
 from ..ladder.model import build
 from ..ladder.text import render
-from ..model import Topology
+from ..model import Topology, registry
 from . import output
 
 NAME = "ladder"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .. import registry
+from ..model import registry
 from . import output
 from .common import add_format_argument
 

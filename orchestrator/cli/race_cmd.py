@@ -6,15 +6,27 @@ import copy
 from dataclasses import replace
 from pathlib import Path
 
-from .. import registry
 from ..lab import Lab, LabSettings
-from ..race import (RaceError, RaceReport, plan, run_race, slow_relay, slow_relay_gateway,
-                    write_report)
-from ..validation import validate
+from ..model import registry
+from ..model.validation import validate
+from ..race import (
+    RaceError,
+    RaceReport,
+    plan,
+    run_race,
+    slow_relay,
+    slow_relay_gateway,
+    write_report,
+)
 from . import output, report_cmd
-from .common import (add_controller_arguments, add_format_argument, add_topology_arguments,
-                     controller_settings, require_root,
-                     topology_options)
+from .common import (
+    add_controller_arguments,
+    add_format_argument,
+    add_topology_arguments,
+    controller_settings,
+    require_root,
+    topology_options,
+)
 
 GUARD = "dhcp-guard"     # the controller app that fixes the race on the flat network
 

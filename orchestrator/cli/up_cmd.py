@@ -6,11 +6,17 @@ import signal
 import time
 from dataclasses import asdict
 
-from .. import registry
 from ..lab import Lab, LabSettings
+from ..model import registry
 from . import output
-from .common import (add_controller_arguments, add_format_argument, add_topology_arguments,
-                     controller_settings, require_root, topology_options)
+from .common import (
+    add_controller_arguments,
+    add_format_argument,
+    add_topology_arguments,
+    controller_settings,
+    require_root,
+    topology_options,
+)
 
 NAME = "up"
 HELP = "bring a topology up (Mininet CLI, or --no-cli to wait for a signal)"

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from .. import registry
-from ..validation import problems, warnings
+from ..model import registry
+from ..model.validation import problems, warnings
 from . import output
 from .common import add_format_argument, add_topology_arguments, topology_options
 

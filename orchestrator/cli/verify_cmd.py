@@ -5,15 +5,20 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from .. import registry
 from ..checks import all_checks, opt_in_checks
 from ..checks.errata import ERRATA
 from ..checks.runner import run_checks, write_results
 from ..errors import FlowlabError
 from ..lab import Lab, LabSettings
+from ..model import registry
 from . import ladder_cmd, output, report_cmd
-from .common import (add_controller_arguments, add_topology_arguments, controller_settings,
-                     require_root, topology_options)
+from .common import (
+    add_controller_arguments,
+    add_topology_arguments,
+    controller_settings,
+    require_root,
+    topology_options,
+)
 
 NAME = "verify"
 HELP = "bring a topology up, run its checks, tear down; exit 0 only if all passed"

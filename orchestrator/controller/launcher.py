@@ -24,12 +24,12 @@ from pathlib import Path
 
 from services.base import Launch, LogLine, python_module
 
-from ..binaries import require
 from ..errors import FlowlabError, LabError
 from ..model import Interface, Topology
-from ..ovs import controller_connected
-from ..segments import declared_subnet, link_subnet
-from ..supervisor import ROOT_NAMESPACE, tail
+from ..model.domains import declared_subnet, link_subnet
+from ..network.ovs import controller_connected
+from ..processes.binaries import require
+from ..processes.supervisor import ROOT_NAMESPACE, tail
 from .apps import DEFAULT, FORWARDING, SHIPPED
 from .config import LISTEN_HOST, ControllerConfig
 from .fabric import DhcpAgent, Fabric, FabricSwitch, SwitchPort, switch_dpids
@@ -109,7 +109,7 @@ def choose(kind: str | None, apps: list[str] | None) -> ControllerSettings | Non
 # -- the model as the apps see it ------------------------------------------------------
 
 def _mac(iface: Interface) -> str:
-    from ..netbuild import stable_mac     # the build's MAC for interfaces without one
+    from ..network.netbuild import stable_mac
     return iface.mac or stable_mac(iface.name)
 
 

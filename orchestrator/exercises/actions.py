@@ -16,7 +16,7 @@ from services import plan
 from services.base import FileAppears
 
 from ..errors import LabError
-from ..services_api import DHCP_CLIENT, kind_of
+from ..processes.services_api import DHCP_CLIENT, kind_of
 
 SETTLE_SECONDS = 5.0
 """How long a restarted DHCP client that is not expected to bind is given

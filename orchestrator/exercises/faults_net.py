@@ -4,7 +4,7 @@ duplicate address.  All are live: commands in the lab's nodes (or OVS in
 the machine's namespace), undone by their inverse.
 
 Routes are chosen with the model's own path prediction
-(:mod:`orchestrator.paths`): a route is a variant only when taking it out
+(:mod:`orchestrator.model.paths`): a route is a variant only when taking it out
 makes some pair of end hosts unreachable, and the symptom names that pair.
 """
 
@@ -18,7 +18,7 @@ from ..checks.derived.http import sites
 from ..checks.derived.nat import crossings
 from ..errors import LabError
 from ..model import Interface, Port, Router, Switch, Topology
-from ..paths import Network
+from ..model.paths import Network
 from . import actions
 from .faults import Fault, Variant
 from .where import free_address, model_address, network_of, same_domain, users

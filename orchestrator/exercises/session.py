@@ -30,8 +30,7 @@ from ..checks.runner import run_checks, write_results
 from ..errors import FlowlabError
 from ..model import Topology
 from . import actions, checkpoint
-from .catalogue import applicable as applicable_faults
-from .catalogue import by_name as fault_by_name
+from .catalogue import applicable as applicable_faults, by_name as fault_by_name
 from .faults import FaultError, Variant
 
 BREAKS, KEEPS = "breaks", "keeps"
@@ -260,5 +259,5 @@ class Session:
 
 
 def _recorded(spec: str) -> str:
-    from ..registry import recorded_spec
+    from ..model.registry import recorded_spec
     return recorded_spec(spec)

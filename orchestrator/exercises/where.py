@@ -10,7 +10,7 @@ from ipaddress import IPv4Address, IPv4Network
 
 from ..checks.derived.common import end_hosts, static_ip, users_first
 from ..model import Interface, Router, Subnet, Topology
-from ..segments import broadcast_domains, declared_subnet
+from ..model.domains import broadcast_domains, declared_subnet
 
 
 def dhcp_interfaces(topo: Topology) -> list[Interface]:

@@ -14,10 +14,10 @@ from collections import defaultdict, deque
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..capture import point_label
+from ..capture.recording import MERGED
+from ..capture.tcpdump import point_label
 from ..errors import FlowlabError
 from ..packets import Packets, read
-from ..recording import MERGED
 from .marks import ERRATUM_SHOWN_BY, draw_failure_text, mark_errata
 from .model import Ladder, build, distinct_packets
 
@@ -55,7 +55,7 @@ def siblings(merged: Path) -> Block:
 
 def point_of(path: Path, topo=None) -> str:
     """The capture point a ``<node>-<interface>.pcap`` file was taken at, as
-    :func:`~orchestrator.capture.point_label` names it: by the model's
+    :func:`~orchestrator.capture.tcpdump.point_label` names it: by the model's
     interfaces when given, else by the interface repeating the node's name
     (``pc1-pc1-eth0.pcap`` is ``pc1-eth0``), else the file's name."""
     stem = path.name.removesuffix(".pcap")

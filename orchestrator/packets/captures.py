@@ -3,7 +3,7 @@
 ``read("xiaoming-eth0.pcap")`` gives a :class:`Capture`, an ordered,
 indexable sequence of :class:`~.packet.Packet` labelled with its capture
 point (by default the file name without extension, which is how
-:mod:`orchestrator.capture` names its files: ``<node>-<interface>.pcap``).
+:mod:`orchestrator.capture.tcpdump` names its files: ``<node>-<interface>.pcap``).
 ``merge(a, b, ...)`` interleaves several captures by time into one
 :class:`Packets`; every packet keeps the label of the point where it was
 seen, so a check can follow one DISCOVER from xiaoming's wire to the

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from ..binaries import require
+from ..processes.binaries import require
 from .captures import read
 from .describe import describe
 from .dhcp import BOOTP_OP, MESSAGE_TYPE

@@ -36,8 +36,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..binaries import which
 from ..errors import FlowlabError, MissingBinary
+from ..processes.binaries import which
 
 BROWSERS = ("chromium", "chromium-browser")
 BROWSER_PACKAGE = "chromium"

@@ -12,14 +12,12 @@ import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from .. import registry
+from ..capture.recording import MERGED
 from ..errors import FlowlabError
-from ..ladder.load import (LadderInputError, blocks, check_ladders, labelled, read_results,
-                           siblings)
+from ..ladder.load import LadderInputError, blocks, check_ladders, labelled, read_results, siblings
 from ..ladder.model import Ladder, build
 from ..ladder.svg import render_svg
-from ..model import Topology, TopologyOptions
-from ..recording import MERGED
+from ..model import Topology, TopologyOptions, registry
 from .charts import Span, bar_chart, histogram, timeline
 
 DRAWN_PER_LADDER = 3000

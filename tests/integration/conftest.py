@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator import cleanup, ovs
+from orchestrator.network import ovs
+from orchestrator.runs import cleanup
 
 WATCHED_FILES = ("/etc/resolv.conf", "/etc/hosts")
 WATCHED_DIRS = ("/var/lib/dhcp",)

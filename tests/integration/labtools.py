@@ -8,8 +8,8 @@ from scapy.layers.inet import ICMP, IP
 from scapy.layers.l2 import ARP, Ether
 from scapy.utils import rdpcap
 
+from orchestrator.capture.recording import Recording
 from orchestrator.lab import Lab
-from orchestrator.recording import Recording
 
 
 def ping(lab: Lab, source: str, target: str, count: int = 1) -> bool:

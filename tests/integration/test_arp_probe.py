@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from orchestrator import registry
+from orchestrator.model import registry
 from services import plan
 from services.dhcp_client import Dhclient
 from tests.unit.test_dhcp_configs import write_files

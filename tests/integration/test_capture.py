@@ -13,11 +13,11 @@ import signal
 
 import pytest
 
-from orchestrator import registry
-from orchestrator.capture import Capture
+from orchestrator.capture.tcpdump import Capture
 from orchestrator.checks.base import CheckContext
 from orchestrator.errors import CaptureIncomplete
 from orchestrator.lab import Lab, LabSettings
+from orchestrator.model import registry
 from orchestrator.packets import expect, icmp, read
 
 pytestmark = pytest.mark.root

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator import cleanup
-from orchestrator.rundir import live_runs
+from orchestrator.runs import cleanup
+from orchestrator.runs.rundir import live_runs
 
 pytestmark = pytest.mark.root
 

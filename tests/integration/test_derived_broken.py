@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import pytest
 
-from orchestrator import registry
 from orchestrator.checks.derived.dns import Dns
 from orchestrator.checks.derived.http import Http
 from orchestrator.checks.runner import run_check
 from orchestrator.lab import Lab, LabSettings
+from orchestrator.model import registry
 
 pytestmark = [pytest.mark.root, pytest.mark.timeout(300)]
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from orchestrator import registry
 from orchestrator.lab import Lab
+from orchestrator.model import registry
 from services.base import Context
 from services.unbound import UnboundReference
 from topologies.internet import ROOT_HINTS

@@ -19,10 +19,10 @@ import sys
 
 import pytest
 
-from orchestrator import registry
 from orchestrator.exercises.control import wait_started
 from orchestrator.exercises.session import BREAKS, KEEPS, Session, from_fault
 from orchestrator.lab import Lab, LabSettings
+from orchestrator.model import registry
 
 pytestmark = [pytest.mark.root, pytest.mark.timeout(600)]
 

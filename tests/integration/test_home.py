@@ -7,9 +7,8 @@ from ipaddress import ip_address, ip_network
 
 import pytest
 
-from orchestrator import registry
 from orchestrator.lab import Lab
-from orchestrator.model import TopologyOptions
+from orchestrator.model import TopologyOptions, registry
 
 from .labtools import captured_while, dhcp_messages, ping
 

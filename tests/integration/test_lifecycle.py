@@ -3,13 +3,11 @@ forwards as its diagram says; the packets captured on its links say so."""
 
 from __future__ import annotations
 
-
 import pytest
 
-from orchestrator import registry
 from orchestrator.lab import Lab
-from orchestrator.model import TopologyOptions
-from orchestrator.segments import broadcast_domains, link_subnet
+from orchestrator.model import TopologyOptions, registry
+from orchestrator.model.domains import broadcast_domains, link_subnet
 
 from .labtools import broadcast_from_xiaoming, captured_while, icmp_echo_sources, ping
 

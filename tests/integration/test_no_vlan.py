@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from orchestrator import registry
 from orchestrator.lab import Lab
-from orchestrator.model import TopologyOptions
+from orchestrator.model import TopologyOptions, registry
 
 from .labtools import broadcast_from_xiaoming
 

@@ -19,10 +19,10 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator import pools, registry
 from orchestrator.checks import by_name
 from orchestrator.checks.runner import run_check
 from orchestrator.lab import Lab, LabSettings
+from orchestrator.model import pools, registry
 
 from .test_cli_lifecycle import flowlab
 

@@ -67,7 +67,7 @@ def test_compare_shows_the_race_and_its_vlan_fix_side_by_side(tmp_path, untouche
 def test_slow_relay_applies_or_says_why_not(tmp_path):
     """Where the kernel has netem, gw1 relays late and gw2 wins every trial;
     where it has not, the option is reported as ignored and the race runs."""
-    from orchestrator import capabilities
+    from orchestrator.network import capabilities
     result = flowlab("race", "--trials", "3", "--slow-relay", "gw1=20ms", "--format", "json",
                      "--out", str(tmp_path))
     report = json.loads(result.stdout)

@@ -8,9 +8,8 @@ from ipaddress import IPv4Address
 
 import pytest
 
-from orchestrator import registry
 from orchestrator.lab import Lab, LabSettings
-from orchestrator.model import TopologyOptions
+from orchestrator.model import TopologyOptions, registry
 from topologies import scale
 
 pytestmark = pytest.mark.root

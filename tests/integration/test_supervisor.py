@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import pytest
 
-from orchestrator import registry
 from orchestrator.errors import LabError, MissingBinary
 from orchestrator.lab import Lab, LabSettings
-from orchestrator.supervisor import Supervisor
+from orchestrator.model import registry
+from orchestrator.processes.supervisor import Supervisor
 from services.base import Launch, LogLine
 
 pytestmark = pytest.mark.root

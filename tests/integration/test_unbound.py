@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator import registry
 from orchestrator.errors import LabError
 from orchestrator.lab import Lab, LabSettings
+from orchestrator.model import registry
 
 from .conftest import assert_unchanged, leftovers, machine_snapshot
 from .test_cli_lifecycle import flowlab, start_up, wait_for

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator import registry
 from orchestrator.checks import all_checks
+from orchestrator.model import registry
 from orchestrator.packets.crosscheck import crosscheck
 
 from .reportpage import open_report, visit

@@ -19,13 +19,13 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator import registry
 from orchestrator.checks import all_checks
 from orchestrator.checks.derived.dhcp import Dhcp
 from orchestrator.checks.derived.l2scope import L2Scope
 from orchestrator.checks.derived.nat import Nat
 from orchestrator.checks.runner import run_check
 from orchestrator.lab import Lab, LabSettings
+from orchestrator.model import registry
 from tests.topologies import campus
 
 from .reportpage import visit

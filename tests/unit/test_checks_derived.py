@@ -9,12 +9,9 @@ from scapy.layers.inet import ICMP, IP
 from scapy.layers.l2 import Ether
 from scapy.packet import Raw
 
-from orchestrator import registry
-from orchestrator.checks.derived import dns as dns_check
-from orchestrator.checks.derived import http as http_check
-from orchestrator.checks.derived import nat as nat_check
-from orchestrator.checks.derived.common import beyond, users_first, end_hosts
-from orchestrator.model import Topology, service
+from orchestrator.checks.derived import dns as dns_check, http as http_check, nat as nat_check
+from orchestrator.checks.derived.common import beyond, end_hosts, users_first
+from orchestrator.model import Topology, registry, service
 from orchestrator.packets import ExpectationFailed, synth
 
 pytestmark = pytest.mark.timeout(60)

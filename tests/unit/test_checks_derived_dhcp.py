@@ -168,7 +168,7 @@ def test_plans_are_derived_from_a_users_model():
 
 
 def test_in_the_flat_enterprise_both_relays_are_alternatives():
-    from orchestrator import registry
+    from orchestrator.model import registry
     topo = registry.load("enterprise", TopologyOptions(vlans=False))
     lab = SimpleNamespace(topo=topo)
     xiaoming = topo.interfaces("xiaoming")[0]

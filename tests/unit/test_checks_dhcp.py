@@ -13,11 +13,10 @@ from scapy.layers.dhcp import BOOTP, DHCP
 from scapy.layers.inet import ICMP, IP, UDP
 from scapy.layers.l2 import ARP, Ether
 
-from orchestrator import registry
 from orchestrator.checks import dhcp
 from orchestrator.checks.base import Demonstrated
 from orchestrator.errors import TopologyError
-from orchestrator.model import Dhcp, Subnet, Topology, TopologyOptions
+from orchestrator.model import Dhcp, Subnet, Topology, TopologyOptions, registry
 from orchestrator.packets import ExpectationFailed, synth
 from services import plan
 

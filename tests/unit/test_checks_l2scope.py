@@ -12,9 +12,9 @@ from scapy.layers.l2 import ARP, Dot1Q, Ether
 
 from orchestrator.checks.derived.l2scope import judge_l2_scope, plan_senders, unused_address
 from orchestrator.model import TopologyOptions
-from orchestrator.netbuild import stable_mac
+from orchestrator.model.paths import Network
+from orchestrator.network.netbuild import stable_mac
 from orchestrator.packets import ExpectationFailed, from_frames
-from orchestrator.paths import Network
 from tests.topologies import campus, chain
 
 T0 = 1_700_003_000.0

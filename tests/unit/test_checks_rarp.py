@@ -15,18 +15,31 @@ from scapy.layers.dhcp import BOOTP, DHCP
 from scapy.layers.inet import IP, UDP
 from scapy.layers.l2 import ARP, Ether
 
-from orchestrator import registry
 from orchestrator.checks.base import Demonstrated
-from orchestrator.checks.rarp import (Cast, Client, Relay, RarpVsDhcp, Server, find_roles,
-                                      judge_rarp_vs_dhcp, unknown_mac)
+from orchestrator.checks.rarp import (
+    Cast,
+    Client,
+    RarpVsDhcp,
+    Relay,
+    Server,
+    find_roles,
+    judge_rarp_vs_dhcp,
+    unknown_mac,
+)
 from orchestrator.errors import TopologyError
 from orchestrator.ladder import build, mark_errata
 from orchestrator.ladder.labels import kind_of, label_of
-from orchestrator.model import Dhcp, Topology, TopologyOptions, service
+from orchestrator.model import Dhcp, Topology, TopologyOptions, registry, service
+from orchestrator.model.validation import problems
 from orchestrator.packets import ExpectationFailed, from_frames, synth, write_pcap
-from orchestrator.packets.synth import (BROADCAST, GW1_LAN_MAC, GW2_LAN_MAC, GW2_SRV_MAC,
-                                        XIAOLI_MAC, XIAOMING_MAC)
-from orchestrator.validation import problems
+from orchestrator.packets.synth import (
+    BROADCAST,
+    GW1_LAN_MAC,
+    GW2_LAN_MAC,
+    GW2_SRV_MAC,
+    XIAOLI_MAC,
+    XIAOMING_MAC,
+)
 from services import rarp_client, rarp_lookup
 from services.plan import daemons
 
@@ -378,7 +391,7 @@ def test_two_rarp_servers_on_one_node_are_refused():
 
 
 def test_validate_raises_the_refusal_with_node_and_field():
-    from orchestrator.validation import validate
+    from orchestrator.model.validation import validate
     with pytest.raises(TopologyError) as refused:
         validate(lan(clients=["pc9"]))
     assert str(refused.value).startswith("srv: services[rarp-server].clients: 'pc9'")

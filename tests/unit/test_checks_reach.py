@@ -12,12 +12,19 @@ from scapy.layers.inet import ICMP, IP
 from scapy.layers.l2 import Ether
 from scapy.packet import Raw
 
-from orchestrator.checks.derived.reach import (ECHO_REPLY, ECHO_REQUEST, SAMPLE_ABOVE, Expected,
-                                               judge_reach, plan_pairs, select_pairs)
+from orchestrator.checks.derived.reach import (
+    ECHO_REPLY,
+    ECHO_REQUEST,
+    SAMPLE_ABOVE,
+    Expected,
+    judge_reach,
+    plan_pairs,
+    select_pairs,
+)
 from orchestrator.model import Topology
-from orchestrator.netbuild import stable_mac
+from orchestrator.model.paths import Network
+from orchestrator.network.netbuild import stable_mac
 from orchestrator.packets import ExpectationFailed, from_frames
-from orchestrator.paths import Network
 from tests.topologies import campus, chain
 from topologies import enterprise
 

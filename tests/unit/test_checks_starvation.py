@@ -10,13 +10,19 @@ from scapy.layers.dhcp import BOOTP, DHCP
 from scapy.layers.inet import IP, UDP
 from scapy.layers.l2 import Ether
 
-from orchestrator import registry
 from orchestrator.checks import all_checks, by_name
-from orchestrator.checks.dhcp.starvation import (Reserved, Starvation, judge_reserved,
-                                                 judge_starvation, prefix_for, targets)
+from orchestrator.checks.dhcp.starvation import (
+    Reserved,
+    Starvation,
+    judge_reserved,
+    judge_starvation,
+    prefix_for,
+    targets,
+)
+from orchestrator.model import registry
+from orchestrator.model.pools import Pool
 from orchestrator.packets import ExpectationFailed
 from orchestrator.packets.synth import load
-from orchestrator.pools import Pool
 from services import dhcp_starvation
 from services.dhcp_starvation import made_up_macs, parse_reply
 from services.lease import ServerLease

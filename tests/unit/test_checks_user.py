@@ -7,12 +7,12 @@ import textwrap
 
 import pytest
 
-from orchestrator import registry
 from orchestrator.checks import check
 from orchestrator.checks.base import Check
 from orchestrator.checks.user import FunctionCheck, checks_in
 from orchestrator.cli import verify_cmd
 from orchestrator.errors import TopologyError
+from orchestrator.model import registry
 
 TOPOLOGY = '''
 """Two PCs on one switch, with a check of the user's own."""

@@ -205,8 +205,7 @@ def test_a_private_source_outside_fails(load):
 # ---------------------------------------------------------------- the servers the checks use
 
 def test_the_web_node_runs_a_normal_and_a_textbook_server_apart(tmp_path):
-    from orchestrator import registry
-    from orchestrator.model import TopologyOptions
+    from orchestrator.model import TopologyOptions, registry
     from services import plan
     launches = {launch.name: launch for launch in
                 plan.launches(registry.load("enterprise", TopologyOptions()), tmp_path)

@@ -134,12 +134,12 @@ def test_conflicting_or_bad_options_are_refused_before_any_work(capsys):
 
 
 def test_a_missing_binary_names_its_debian_package():
-    from orchestrator.binaries import require
     from orchestrator.errors import MissingBinary
+    from orchestrator.processes.binaries import require
     with pytest.raises(MissingBinary) as failure:
         require("dhcrelay-nope")
     assert "apt-get install" in str(failure.value)
-    from orchestrator.binaries import PACKAGES
+    from orchestrator.processes.binaries import PACKAGES
     assert PACKAGES["dhcpd"] == "isc-dhcp-server" and PACKAGES["dhcrelay"] == "isc-dhcp-relay"
 
 

@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator import registry
-from orchestrator.model import TopologyOptions
+from orchestrator.model import TopologyOptions, registry
 from services import plan
 from services.dhcp import DnsmasqDhcp, IscDhcpd, server_data
 from services.dhcp_client import Dhclient, Udhcpc

@@ -11,13 +11,19 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator import registry
 from orchestrator.checks.base import CheckResult
 from orchestrator.exercises import catalogue, control, faults_net
 from orchestrator.exercises.faults import FaultError, Variant, seeded_index
-from orchestrator.exercises.session import (BREAKS, KEEPS, Decider, Exercise, Session, from_fault,
-                                            grade)
-from orchestrator.model import TopologyOptions
+from orchestrator.exercises.session import (
+    BREAKS,
+    KEEPS,
+    Decider,
+    Exercise,
+    Session,
+    from_fault,
+    grade,
+)
+from orchestrator.model import TopologyOptions, registry
 from services import plan
 
 TOPOLOGIES = ["enterprise", "home", "arp-lan", "tests/topologies/chain.py",
@@ -175,7 +181,7 @@ def test_variant_round_trips_through_json():
 # -- model transformations ------------------------------------------------------------------
 
 def launches_of(topo, tmp_path, kind_name: str, node: str):
-    from orchestrator.services_api import kind_of
+    from orchestrator.processes.services_api import kind_of
     daemon = next(d for d in plan.daemons(topo, tmp_path)
                   if kind_of(d) == kind_name and d.ctx.host.name == node)
     return daemon.launch()

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import subprocess
 
-from orchestrator import registry
 from orchestrator.exercises import checkpoint
+from orchestrator.model import registry
 
 ROUTES = """default via 10.9.255.1 dev r2-eth0 proto static
 10.9.1.0/24 dev r2-eth1 proto kernel scope link src 10.9.1.1

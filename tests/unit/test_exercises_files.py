@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator import registry
 from orchestrator.exercises import files, grades
 from orchestrator.exercises.session import BREAKS, KEEPS
+from orchestrator.model import registry
 
 SHIPPED = sorted((Path(__file__).parents[2] / "exercises").glob("*.toml"))
 

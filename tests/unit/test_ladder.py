@@ -11,13 +11,19 @@ import subprocess
 
 import pytest
 
-from orchestrator import registry
 from orchestrator.checks.base import Demonstrated
 from orchestrator.cli import main
-from orchestrator.ladder import (Arrow, build, draw_failure, draw_failure_text, frames_of,
-                                 mark_errata)
+from orchestrator.ladder import (
+    Arrow,
+    build,
+    draw_failure,
+    draw_failure_text,
+    frames_of,
+    mark_errata,
+)
 from orchestrator.ladder.load import Block, blocks, check_ladders, labelled, point_of, record_of
 from orchestrator.ladder.text import render
+from orchestrator.model import registry
 from orchestrator.packets import ExpectationFailed, dhcp, expect, merge, read, synth, write_pcap
 
 pytestmark = pytest.mark.timeout(60)

@@ -12,11 +12,18 @@ from dataclasses import replace
 
 import pytest
 
-from orchestrator import registry
-from orchestrator.ladder import (Arrow, Ladder, Lifeline, build, draw_failure_text,
-                                 mark_errata, render_svg)
+from orchestrator.ladder import (
+    Arrow,
+    Ladder,
+    Lifeline,
+    build,
+    draw_failure_text,
+    mark_errata,
+    render_svg,
+)
 from orchestrator.ladder.model import BROADCAST, KINDS
 from orchestrator.ladder.svg import KIND_COLOURS, LADDER_CSS, short_label, standalone_svg
+from orchestrator.model import registry
 from orchestrator.packets import merge, synth
 
 pytestmark = pytest.mark.timeout(60)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator import registry
+from orchestrator.model import registry
 from services import plan
 from services.lease import Lease, LeaseError
 

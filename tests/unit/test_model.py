@@ -9,8 +9,12 @@ import pytest
 
 from orchestrator.errors import TopologyError
 from orchestrator.model import Dhcp, Interface, Port, Topology, TopologyOptions
-from orchestrator.segments import (broadcast_domains, connected_networks, interface_network,
-                                   link_subnet)
+from orchestrator.model.domains import (
+    broadcast_domains,
+    connected_networks,
+    interface_network,
+    link_subnet,
+)
 from topologies import enterprise
 
 

@@ -16,7 +16,7 @@ import threading
 import pytest
 from dnslib import QTYPE, RR, A, DNSRecord
 
-from orchestrator.capture import Capture
+from orchestrator.capture.tcpdump import Capture
 from orchestrator.packets import ExpectationFailed, conversation, dns, expect, read, synth, tcp
 from orchestrator.packets.crosscheck import FIELDS, Compared, crosscheck
 

@@ -1,4 +1,4 @@
-"""Path prediction from the model alone (orchestrator/paths.py): routing
+"""Path prediction from the model alone (orchestrator/model/paths.py): routing
 tables, longest prefix, default routes, next-hop owners, NAT, failures in
 words, broadcast domains across trunks; on the test tree's chain and campus
 and on enterprise with and without VLANs.  No lab, no root."""
@@ -10,7 +10,7 @@ from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 import pytest
 
 from orchestrator.model import Dhcp, Topology, TopologyOptions
-from orchestrator.paths import CONNECTED, DHCP, GATEWAY, STATIC, Network, address_plan
+from orchestrator.model.paths import CONNECTED, DHCP, GATEWAY, STATIC, Network, address_plan
 from tests.topologies import campus, chain
 from topologies import enterprise
 

@@ -8,11 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator import pools, registry
-from orchestrator.model import Topology
-from orchestrator.pools import Demand, Pool, judge_exhaustion
-from orchestrator.services_api import Unbound
-from orchestrator.validation import problems, warnings
+from orchestrator.model import Topology, pools, registry
+from orchestrator.model.pools import Demand, Pool, judge_exhaustion
+from orchestrator.model.validation import problems, warnings
+from orchestrator.processes.services_api import Unbound
 from services.dhcp import DnsmasqDhcp
 from services.lease import LeaseError, ServerLease, server_leases
 from tests.topologies import smallpool

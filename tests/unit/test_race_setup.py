@@ -9,12 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator import registry
 from orchestrator.cli import parser
 from orchestrator.cli.race_cmd import prepare
-from orchestrator.model import Dhcp, Topology, TopologyOptions, service
-from orchestrator.race import (RaceError, default_client, plan, slow_relay_gateway,
-                               why_no_race)
+from orchestrator.model import Dhcp, Topology, TopologyOptions, registry, service
+from orchestrator.race import RaceError, default_client, plan, slow_relay_gateway, why_no_race
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from orchestrator.capture.recording import Captured
 from orchestrator.packets import read, synth
-from orchestrator.recording import Captured
 
 pytestmark = pytest.mark.timeout(60)
 

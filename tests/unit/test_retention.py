@@ -10,10 +10,10 @@ import time
 
 import pytest
 
-from orchestrator import retention
 from orchestrator.cli import main
 from orchestrator.errors import FlowlabError
-from orchestrator.rundir import DOWN, UP, RunDir, RunState
+from orchestrator.runs import retention
+from orchestrator.runs.rundir import DOWN, UP, RunDir, RunState
 
 DAY = retention.DAY
 

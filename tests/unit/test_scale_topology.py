@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import pytest
 
-from orchestrator import registry
 from orchestrator.cli import main
 from orchestrator.errors import TopologyError
-from orchestrator.model import Switch, TopologyOptions
-from orchestrator.validation import validate
+from orchestrator.model import Switch, TopologyOptions, registry
+from orchestrator.model.validation import validate
 from topologies import scale
 
 

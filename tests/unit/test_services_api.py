@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from orchestrator import registry
 from orchestrator.errors import LabError
-from orchestrator.model import TopologyOptions
-from orchestrator.services_api import DHCP_CLIENT, Services
+from orchestrator.model import TopologyOptions, registry
+from orchestrator.processes.services_api import DHCP_CLIENT, Services
 from services import plan
 from services.catalog import known_kinds
 from services.dhcp import Dhcrelay, IscDhcpd

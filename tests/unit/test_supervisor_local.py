@@ -8,8 +8,8 @@ from __future__ import annotations
 import pytest
 
 from orchestrator.errors import LabError
-from orchestrator.rundir import Process
-from orchestrator.supervisor import NotReady, Supervisor
+from orchestrator.processes.supervisor import NotReady, Supervisor
+from orchestrator.runs.rundir import Process
 from services.base import FileAppears, Launch, LogLine
 
 
@@ -83,7 +83,7 @@ def test_a_stage_is_started_in_paces_each_deadline_from_its_own_start(supervisor
     """Five daemons that each take 0.2 s to be ready, two at a time, each with
     a 0.5 s deadline: all ready, though the stage takes longer than any one
     deadline, and never more than two were starting at once."""
-    import orchestrator.supervisor as module
+    import orchestrator.processes.supervisor as module
     monkeypatch.setattr(module, "PACE", 2)
     stage = [launch(tmp_path, f"d{i}", "sleep 0.2; echo ready; exec sleep 30", deadline=0.5)
              for i in range(5)]

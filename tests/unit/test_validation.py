@@ -13,9 +13,8 @@ import pytest
 
 from orchestrator.errors import TopologyError
 from orchestrator.model import Dhcp, Subnet, Topology, TopologyOptions, service
-from orchestrator.validation import problems, validate
+from orchestrator.model.validation import problems, validate
 from topologies import arp_lan, enterprise, home
-
 
 # -- the shipped topologies -----------------------------------------------------
 
@@ -430,7 +429,7 @@ def test_the_builder_refuses_a_lease_time_that_is_not_positive_seconds(lease):
 
 def test_renew_time_must_be_shorter_than_the_lease():
     from orchestrator.model import Dhcp
-    from orchestrator.validation import problems
+    from orchestrator.model.validation import problems
     from topologies import enterprise
     topo = enterprise.build()
     iface = topo.interfaces("xiaoming")[0]

@@ -11,15 +11,15 @@ code, and nothing is created: validation touches no system state.
 from __future__ import annotations
 
 import random
-from pathlib import Path
 from dataclasses import replace
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
+from pathlib import Path
 
 import pytest
 
 from orchestrator.errors import TopologyError
 from orchestrator.model import Interface, Port, Route, Switch, TopologyOptions
-from orchestrator.validation import validate
+from orchestrator.model.validation import validate
 from tests.topologies import campus, chain, tworelays
 from topologies import arp_lan, enterprise, home
 

@@ -30,7 +30,7 @@ from pathlib import Path
 import jinja2
 import pytest
 
-from orchestrator.capture import Capture
+from orchestrator.capture.tcpdump import Capture
 from services.web.config import ConfigError, load_config, parse_config, render_config
 from services.web.pages import TEXTBOOK_PAGE_LIMIT
 from services.web.textbook import ClientTiming, fetch

@@ -21,12 +21,12 @@ import ipaddress
 import re
 from dataclasses import dataclass, replace
 
-from ...capture import point_label
+from ...capture.tcpdump import point_label
 from ...errors import FlowlabError
 from ...lab import Lab
 from ...model import Interface, Router, Subnet, Switch, Topology
+from ...model.domains import broadcast_domains, declared_subnet
 from ...packets import ExpectationFailed, Matcher, Packet, Packets, dhcp, expect, within
-from ...segments import broadcast_domains, declared_subnet
 from ..base import Check, CheckContext
 from ..dhcp.common import (
     DHCP_ARP_BPF,

@@ -17,10 +17,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ...capture import point_label
+from ...capture.tcpdump import point_label
 from ...model import Topology
+from ...model.domains import declared_subnet
 from ...packets import ExpectationFailed, Packets, dns, expect, udp
-from ...segments import declared_subnet
 from ..base import Check, CheckContext, station
 from ..dns import _exchange, cooled, restart_cold
 from ..footprint import Footprint, name_lookups

@@ -1,7 +1,7 @@
 """What the derived checks read from a running lab, in one place: the
 addresses and routers the DHCP clients really hold, and every interface's
 MAC.  Everything else they need comes from the model
-(:mod:`orchestrator.paths`), which these facts complete.
+(:mod:`orchestrator.model.paths`), which these facts complete.
 """
 
 from __future__ import annotations
@@ -10,12 +10,12 @@ from typing import Iterable
 
 from ...lab import Lab
 from ...model import Topology
-from ...paths import Key, Network
+from ...model.paths import Key, Network
 from .common import end_hosts
 
 
 def network(lab: Lab) -> Network:
-    """The lab's topology as :mod:`orchestrator.paths` predicts it, with
+    """The lab's topology as :mod:`orchestrator.model.paths` predicts it, with
     the address and the first router of every lease its clients hold; a
     DHCP client holding no lease has no address (not its reservation)."""
     leases = lab.leases()

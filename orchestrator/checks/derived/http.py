@@ -14,14 +14,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ...capture import point_label
+from ...capture.tcpdump import point_label
 from ...errors import LabError
 from ...model import Topology
 from ...packets import ExpectationFailed, Packets, conversation, expect, tcp
 from ...packets.conversation import CLIENT_TO_SERVER, SERVER_TO_CLIENT, Conversation
 from ..base import Check, CheckContext, station
-from ..web import wait_closed
 from ..footprint import Footprint, route_nodes
+from ..web import wait_closed
 from .common import end_hosts, static_ip, users_first
 from .facts import network
 

@@ -4,7 +4,7 @@ Which interfaces hear each other's broadcasts is the whole meaning of
 VLANs, trunks and flat switches, and it is where a misconfigured port
 hides: a host plugged into the wrong VLAN, a port that also carries another
 VLAN, a trunk that does not carry one.  From the model,
-:func:`orchestrator.segments.broadcast_domains` says who must hear whom.
+:func:`orchestrator.model.domains.broadcast_domains` says who must hear whom.
 
 Each end host sends one ARP request (``arping -c1``) from each addressed
 interface for an address of its own subnet that nobody has, all at once,
@@ -21,12 +21,12 @@ from dataclasses import dataclass
 from ipaddress import IPv4Address
 from typing import Mapping, Sequence
 
-from ...capture import point_label
+from ...capture.tcpdump import point_label
 from ...model import Topology
+from ...model.domains import broadcast_domains, declared_subnet
+from ...model.paths import Network
 from ...packets import ExpectationFailed, Packet, Packets
 from ...packets.failure import listing
-from ...paths import Network
-from ...segments import broadcast_domains, declared_subnet
 from ..base import Check, CheckContext
 from .common import at_once
 from .facts import end_host_names, macs, network

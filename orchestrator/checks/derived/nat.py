@@ -15,13 +15,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ...capture import point_label
+from ...capture.tcpdump import point_label
 from ...errors import LabError
 from ...model import Interface, Topology
 from ...packets import ExpectationFailed, Packets, conversation, expect, icmp, ip
 from ..base import Check, CheckContext, station
-from ..web import curl
 from ..footprint import Footprint, route_nodes
+from ..web import curl
 from .common import beyond, end_hosts, interface_toward, static_ip, users_first
 from .facts import network
 

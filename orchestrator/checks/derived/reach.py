@@ -3,7 +3,7 @@
 Mininet's ``pingall`` is the default expectation of any network: every end
 host (a host that is not a router) pings every other one.  Here a ping
 passes only when the packets prove the model's path: the echo request is
-seen on every wire of the path :mod:`orchestrator.paths` predicts, leaving
+seen on every wire of the path :mod:`orchestrator.model.paths` predicts, leaving
 each node from the sending interface's MAC to the next hop's MAC, with the
 TTL one lower per router and the addresses unchanged (except where the
 model declares source NAT: there the source becomes the NAT interface's
@@ -39,11 +39,11 @@ from dataclasses import dataclass
 from ipaddress import IPv4Address
 from typing import Mapping, Sequence
 
-from ...capture import point_label
+from ...capture.tcpdump import point_label
 from ...model import Topology
+from ...model.paths import Key, Leg, Network, Path
 from ...packets import ExpectationFailed, Packet, Packets
 from ...packets.failure import listing
-from ...paths import Key, Leg, Network, Path
 from ..base import Check, CheckContext
 from .common import at_once
 from .facts import addressed, end_host_names, macs, network

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from ...errors import LabError
 from ...lab import Lab
 from ...model import Interface, Subnet
+from ...model.domains import declared_subnet
 from ...packets import (
     Matcher,
     Packet,
@@ -22,7 +23,6 @@ from ...packets import (
     ip,
 )
 from ...packets.match import Predicate
-from ...segments import declared_subnet
 from ..footprint import Footprint, dhcp_filter
 
 DHCP_BPF = "udp port 67 or udp port 68"

@@ -34,12 +34,12 @@ from services.base import python_module
 from services.dhcp_starvation import Tally, made_up_macs
 from services.lease import ServerLease
 
-from ...capture import point_label
+from ...capture.tcpdump import point_label
 from ...errors import LabError
 from ...model import Interface, Router, Topology
+from ...model.domains import broadcast_domains, link_subnet
+from ...model.pools import Pool, held_leases, pools
 from ...packets import ExpectationFailed, Packets, dhcp, expect
-from ...pools import Pool, held_leases, pools
-from ...segments import broadcast_domains, link_subnet
 from ..base import Check, CheckContext
 from .common import DHCP_BPF
 

@@ -1,7 +1,7 @@
 """One name -> topology registry, as Mininet's ``TOPOS``, plus user files by path.
 
 ``load("enterprise", options)`` and ``load("./mylab.py", options)`` both
-return a built but unvalidated :class:`~orchestrator.model.Topology`.  A
+return a built but unvalidated :class:`~orchestrator.model.topology.Topology`.  A
 user's file that raises while importing or building is reported with the
 user's own traceback, so they see their line, not ours.
 """
@@ -18,8 +18,8 @@ from types import ModuleType
 
 from topologies import REGISTRY
 
-from .errors import TopologyError, TopologyImportError, TopologyNotFound
-from .model import Topology, TopologyOptions
+from ..errors import TopologyError, TopologyImportError, TopologyNotFound
+from .topology import Topology, TopologyOptions
 
 
 @dataclass(frozen=True)
@@ -133,7 +133,7 @@ def checks_file(spec: str) -> Path | None:
 def user_checks(spec: str) -> list:
     """The checks declared with ``@check`` in a topology's module and in the
     checks file beside it, refused when two share a name."""
-    from .checks.user import checks_in
+    from ..checks.user import checks_in
     found = checks_in(module_for(spec))
     beside = checks_file(spec)
     if beside is not None:

@@ -20,9 +20,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import ovs
-from .binaries import which
-from .nodes import RUN_ENV
+from ..network import ovs
+from ..network.nodes import RUN_ENV
+from ..processes.binaries import which
 from .rundir import DOWN, RunDir, RunState, all_runs, live_runs, owner_of, pid_alive
 
 

@@ -24,11 +24,10 @@ from typing import Callable, Iterable, Iterator
 
 from services.catalog import CATALOG, ServiceKind, known_kinds
 
-from .errors import TopologyError
+from ..errors import TopologyError
+from .domains import broadcast_domains, connected_networks, declared_subnet, link_subnet
 from .pools import oversubscribed
-from .model import (DHCP_CLIENTS, Host, Interface, Port, Router, Service, Subnet, Switch,
-                    Topology)
-from .segments import (broadcast_domains, connected_networks, declared_subnet, link_subnet)
+from .topology import DHCP_CLIENTS, Host, Interface, Port, Router, Service, Subnet, Switch, Topology
 
 # Mininet puts node names into interface names and shell commands.
 NODE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")

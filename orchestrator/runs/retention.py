@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import FlowlabError
+from ..errors import FlowlabError
 from .rundir import DOWN, RunDir, RunState, all_runs
 
 KEEP_RUNS = 20

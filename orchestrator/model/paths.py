@@ -30,8 +30,8 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from typing import Mapping
 
-from .model import Host, Interface, Topology
-from .segments import Domain, broadcast_domains, declared_subnet, interface_network, link_subnet
+from .domains import Domain, broadcast_domains, declared_subnet, interface_network, link_subnet
+from .topology import Host, Interface, Topology
 
 Key = tuple[str, str]
 """(node, interface)."""

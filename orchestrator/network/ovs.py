@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 import subprocess
 
-from .binaries import require, which
-from .errors import LabError
+from ..errors import LabError
+from ..processes.binaries import require, which
 
 
 def bridges() -> list[str] | None:

@@ -7,9 +7,9 @@ it is ready (a log line, a lease written) within its deadline.  A daemon
 that dies or stalls is reported with the last lines of its log.  Daemons
 start stage by stage, so a relay never starts before its server listens.
 
-The supervisor knows nodes only through :class:`~orchestrator.nodeexec.NodeExec`
+The supervisor knows nodes only through :class:`~orchestrator.processes.nodeexec.NodeExec`
 (run a program in a node, record its pid), not the Lab; what a lab's daemons
-are, and how checks find and restart one, is :mod:`orchestrator.services_api`.
+are, and how checks find and restart one, is :mod:`orchestrator.processes.services_api`.
 """
 
 from __future__ import annotations
@@ -26,10 +26,10 @@ from typing import Callable
 
 from services.base import FileAppears, Launch, LogLine
 
+from ..errors import LabError
+from ..runs.rundir import Process
 from .binaries import require
-from .errors import LabError
 from .nodeexec import NodeExec
-from .rundir import Process
 
 ROOT_NAMESPACE = "(root)"
 """The node of a Launch that runs in the machine's own namespaces (the

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from .rundir import Process
+from ..runs.rundir import Process
 
 
 class NodeExec(Protocol):

@@ -24,14 +24,14 @@ from pathlib import Path
 from mininet.link import Link as MininetLink
 from mininet.net import Mininet
 
+from ..controller.fabric import switch_dpids
+from ..errors import LabError
+from ..model import Host, Interface, Port, Router, Switch, Topology
+from ..model.domains import declared_subnet, link_subnet
+from ..processes.binaries import require
+from ..runs.rundir import RunDir
 from . import capabilities
-from .binaries import require
-from .errors import LabError
-from .model import Host, Interface, Port, Router, Switch, Topology
-from .controller.fabric import switch_dpids
 from .nodes import ControllerTarget, FlowlabHost, FlowlabSwitch
-from .rundir import RunDir
-from .segments import declared_subnet, link_subnet
 
 FAIL_MARK = "@@flowlab-fail@@"
 

@@ -13,7 +13,7 @@ import os
 import subprocess
 from dataclasses import dataclass
 
-from .binaries import which
+from ..processes.binaries import which
 
 USER = "user"
 KERNEL = "kernel"

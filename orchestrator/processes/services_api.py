@@ -21,7 +21,7 @@ from services.base import Daemon, Launch
 from services.dhcp_client import DhcpClient
 from services.lease import Lease
 
-from .errors import LabError
+from ..errors import LabError
 from .nodeexec import NodeExec
 from .supervisor import NotReady, Supervisor, tail
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 
-from .errors import MissingBinary
+from ..errors import MissingBinary
 
 # binary -> Debian package that ships it (Debian 12 / Ubuntu LTS).
 PACKAGES: dict[str, str] = {

@@ -23,9 +23,9 @@ from typing import Iterable
 
 from services.lease import ServerLease, server_leases
 
-from .errors import LabError
-from .model import Host, Interface, Subnet, Topology
-from .segments import link_subnet
+from ..errors import LabError
+from .domains import link_subnet
+from .topology import Host, Interface, Subnet, Topology
 
 Key = tuple[str, str]            # (node, interface)
 NAMED_HOLDERS = 8                # holders a message lists before "and N more"

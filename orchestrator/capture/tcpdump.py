@@ -7,7 +7,7 @@ with the run id like every process of the run, and is known to be ready only
 once it says it is listening: starting traffic before that would lose the
 first packets, which are often the ones a check is about.
 
-A capture needs of the lab only :class:`~orchestrator.nodeexec.NodeExec`
+A capture needs of the lab only :class:`~orchestrator.processes.nodeexec.NodeExec`
 (run tcpdump in a node, record its pid) and a path for its file.
 """
 
@@ -21,10 +21,10 @@ import subprocess
 import time
 from pathlib import Path
 
-from .binaries import require
-from .errors import LabError
-from .nodeexec import NodeExec
-from .rundir import Process
+from ..errors import LabError
+from ..processes.binaries import require
+from ..processes.nodeexec import NodeExec
+from ..runs.rundir import Process
 
 READY_TIMEOUT = 10.0
 STOP_TIMEOUT = 10.0

@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from ipaddress import IPv4Network
 
-from .model import Interface, Link, Port, Subnet, Switch, Topology
+from .topology import Interface, Link, Port, Subnet, Switch, Topology
 
 Key = tuple[str, int | None]
 

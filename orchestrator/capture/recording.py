@@ -17,11 +17,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .capture import Capture, describe_drops, dropped_at, point_label
-from .packets import Packets, merge, read, write_pcap
+from ..packets import Packets, merge, read, write_pcap
+from .tcpdump import Capture, describe_drops, dropped_at, point_label
 
 if TYPE_CHECKING:
-    from .nodeexec import NodeExec
+    from ..processes.nodeexec import NodeExec
 
 MERGED = "merged.pcap"
 
@@ -81,7 +81,7 @@ class Recording:
     """``with Recording(lab, points, bpf, directory) as captured: ...``
 
     ``lab`` is anything that runs a program in a node and records it (the
-    lab itself, or any :class:`~orchestrator.nodeexec.NodeExec`).
+    lab itself, or any :class:`~orchestrator.processes.nodeexec.NodeExec`).
 
     tcpdump runs on every (node, interface) of ``points`` while the block
     runs, writing ``directory/<node>-<interface>.pcap``; on leaving it, even

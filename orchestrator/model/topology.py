@@ -1,8 +1,8 @@
 """The topology model: what an emulated network is, free of Mininet.
 
 A topology file describes nodes, links and services with the builder methods
-of :class:`Topology`; :mod:`orchestrator.validation` checks the whole model,
-and only then does :mod:`orchestrator.netbuild` create anything.  Keeping the
+of :class:`Topology`; :mod:`orchestrator.model.validation` checks the whole model,
+and only then does :mod:`orchestrator.network.netbuild` create anything.  Keeping the
 model plain data (as Mininet's ``Topo`` is) lets ``validate`` run without
 root, lets tests build models by the hundred, and keeps the order of work
 one-way: model -> configs -> processes -> captures -> report.
@@ -16,11 +16,10 @@ whole model (duplicates, subnets, reachability) is left to validation.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from ipaddress import (IPv4Address, IPv4Interface, IPv4Network, ip_address,
-                       ip_interface, ip_network)
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network, ip_address, ip_interface, ip_network
 from typing import Any, Iterator, Mapping, Sequence
 
-from .errors import TopologyError
+from ..errors import TopologyError
 
 HOST = "host"
 ROUTER = "router"
