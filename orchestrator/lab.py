@@ -27,6 +27,7 @@ import os
 import signal
 import subprocess
 import threading
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -101,6 +102,7 @@ class Lab:
         self.controller: Controller | None = None
         self.services = Services(self, None, [])
         self.unbound: list[Unbound] = []
+        self.bringup_seconds: float | None = None    # set once the lab is up
 
     # -- context manager --------------------------------------------------------
     def __enter__(self) -> "Lab":
@@ -113,6 +115,7 @@ class Lab:
     # -- lifecycle ------------------------------------------------------------------
     def start(self) -> "Lab":
         progress = self.settings.progress
+        began = time.monotonic()
         validate(self.topo)
         require_all(*NEEDED)
         self._refuse_clashes(ovs.ensure_running())
@@ -156,6 +159,7 @@ class Lab:
                     progress(f"unbound: {unbound.node}:{unbound.iface} got no lease")
             self.state.status = UP
             self.run.save(self.state)
+            self.bringup_seconds = time.monotonic() - began
             progress("lab is up")
         except BaseException:
             self.stop()

@@ -23,8 +23,10 @@ gets it without a conftest::
   module (or class) chooses the lab ``flowlab_lab`` brings up once for it.
 - ``flowlab_capture(points, bpf)``: a context manager capturing on (node,
   interface) points; its pcaps go to a directory named after the test.
-- ``flowlab_check(name)``: runs one check of FLOWS.md in the module's lab and
-  returns its :class:`~orchestrator.checks.base.CheckResult`.
+- ``flowlab_check(name)``: runs one check of FLOWS.md in the module's lab, as
+  ``verify`` does (its pcaps, results.json and report.html in a directory
+  named after the test), and returns its
+  :class:`~orchestrator.results.verify.CheckRecord`.
 """
 
 from __future__ import annotations
@@ -92,10 +94,10 @@ def flowlab_capture(request, flowlab_lab):
 
 @pytest.fixture
 def flowlab_check(request, flowlab_lab):
-    """Run a check of FLOWS.md by name in the module's lab."""
-    from orchestrator.checks import by_name
-    from orchestrator.checks.runner import run_check
+    """Run a check by name in the module's lab, through verify's pipeline."""
+    from orchestrator.verify import choose, verify
 
     def run(name: str):
-        return run_check(flowlab_lab, by_name()[name], _test_dir(request, flowlab_lab))
+        checks = choose(flowlab_lab.spec, [name], flowlab_lab.topo)
+        return verify(flowlab_lab, checks, _test_dir(request, flowlab_lab)).check(name)
     return run

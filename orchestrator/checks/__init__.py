@@ -16,7 +16,8 @@ knows them.
 
 from __future__ import annotations
 
-from .base import Check, CheckContext, CheckResult
+from ..results.verify import CheckRecord
+from .base import Check, CheckContext
 from .user import check
 
 CHECK_MODULES = ("dhcp", "arp", "dns", "web", "rarp", "tcp",
@@ -49,5 +50,5 @@ def by_name() -> dict[str, Check]:
     return {check.name: check for check in all_checks() + opt_in_checks()}
 
 
-__all__ = ["Check", "CheckContext", "CheckResult", "all_checks", "by_name", "check",
+__all__ = ["Check", "CheckContext", "CheckRecord", "all_checks", "by_name", "check",
            "opt_in_checks"]

@@ -40,7 +40,8 @@ def judge_arp_same_subnet(sender: Packets, same_vlan: list[Packets], other_vlan:
         expect(wire).count(who_has, exactly=1)
     for wire in other_vlan:
         expect(wire).none(who_has)
-    record_erratum(errata, "arp-ethertype", f"who-has frame type 0x{request.eth.type:04x}")
+    record_erratum(errata, "arp-ethertype", f"who-has frame type 0x{request.eth.type:04x}",
+                   request)
     expect(repeat).none(arp())
     expect(repeat).count(icmp(type=8, dst=b.ip), exactly=1)
     return (f"who-has {b.ip} tell {a.ip} broadcast, heard by {len(same_vlan)} in its VLAN and "
@@ -301,7 +302,7 @@ def _renewal(renewed_a: Packets, walk: Walk, b: Station, probe_delay: float,
             listing("after expiry:", [used, probe], used.time))
     record_erratum(errata, "arp-expiry",
                    f"after expiry: {short(used)} sent at once to {b.mac}; {waited:.2f} s later "
-                   f"who-has {b.ip} unicast to {b.mac}, no broadcast")
+                   f"who-has {b.ip} unicast to {b.mac}, no broadcast", probe)
     return (f"expired (STALE): next ping sent at once, then who-has unicast to {b.mac} "
             f"{waited:.2f} s later (DELAY -> PROBE), reply")
 

@@ -21,6 +21,8 @@ from ..capture.recording import Captured, Recording
 from ..errors import CaptureIncomplete, FlowlabError
 from ..lab import Lab
 from ..model import Topology
+from ..packets import Packet
+from ..results.verify import CaptureBlock
 from .errata import ERRATA
 from .footprint import Footprint
 
@@ -31,45 +33,22 @@ class CheckStopped(FlowlabError):
 
 @dataclass
 class Demonstrated:
-    """An erratum shown by this check's capture."""
+    """An erratum shown by this check's capture, and the packet that shows
+    it (the report marks that packet's arrow; None: no one packet does)."""
 
     key: str
     evidence: str
-
-    def as_dict(self) -> dict:
-        entry = ERRATA[self.key]
-        return {"key": self.key, "texts_say": entry.texts_say, "capture_shows": entry.wire,
-                "evidence": self.evidence}
+    packet: Packet | None = field(default=None, repr=False)
 
 
-def record_erratum(errata: list[Demonstrated], key: str, evidence: str) -> None:
-    """Note that a capture showed ``key``; judges call this with the list
-    their caller hands them, so that they stay pure functions of packets."""
+def record_erratum(errata: list[Demonstrated], key: str, evidence: str,
+                   packet: Packet | None = None) -> None:
+    """Note that a capture showed ``key``, in ``packet``; judges call this
+    with the list their caller hands them, so that they stay pure functions
+    of packets."""
     if key not in ERRATA:
         raise KeyError(f"unknown erratum {key!r}")
-    errata.append(Demonstrated(key, evidence))
-
-
-@dataclass
-class CheckResult:
-    name: str
-    passed: bool
-    evidence: str = ""
-    failures: list[str] = field(default_factory=list)
-    errata: list[Demonstrated] = field(default_factory=list)
-    seconds: float = 0.0
-    protocol_wait: float = 0.0
-    pcaps: list[str] = field(default_factory=list)
-    skipped: str = ""
-    started: float = 0.0                   # seconds after the first check started
-    alongside: list[str] = field(default_factory=list)   # checks that ran at the same time
-
-    def as_dict(self) -> dict:
-        return {"name": self.name, "passed": self.passed, "evidence": self.evidence,
-                "failures": self.failures, "errata": [e.as_dict() for e in self.errata],
-                "seconds": round(self.seconds, 3), "protocol_wait": round(self.protocol_wait, 3),
-                "started": round(self.started, 3), "alongside": self.alongside,
-                "pcaps": self.pcaps, "skipped": self.skipped}
+    errata.append(Demonstrated(key, evidence, packet))
 
 
 class CheckContext:
@@ -83,7 +62,7 @@ class CheckContext:
         self.pcap_dir = pcap_dir
         self.protocol_wait = 0.0
         self.errata: list[Demonstrated] = []
-        self.pcaps: list[str] = []
+        self.blocks: list[CaptureBlock] = []     # one per capture, its files (counted later)
         self._capture_index = 0
 
     @contextlib.contextmanager
@@ -100,7 +79,9 @@ class CheckContext:
             yield recording.start()
         finally:
             captured = recording.stop()
-            self.pcaps += [str(p) for p in captured.pcaps]
+            if captured.merged_path is not None:
+                self.blocks.append(CaptureBlock(str(captured.merged_path),
+                                                tuple(str(p) for p in captured.paths.values())))
         if captured.dropped:
             raise CaptureIncomplete("the kernel dropped packets before tcpdump read them, so "
                                     "the captures cannot prove this check: "
@@ -113,8 +94,8 @@ class CheckContext:
             raise CheckStopped(f"{self.name}: stopped while waiting")
         self.protocol_wait += seconds
 
-    def erratum(self, key: str, evidence: str) -> None:
-        record_erratum(self.errata, key, evidence)
+    def erratum(self, key: str, evidence: str, packet: Packet | None = None) -> None:
+        record_erratum(self.errata, key, evidence, packet)
 
 
 @dataclass(frozen=True)

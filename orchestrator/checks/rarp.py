@@ -212,7 +212,7 @@ def judge_near(rarp: Mapping[str, Packets], dhcp_wires: Mapping[str, Packets], c
     expect(rarp[server.point]).in_order([asks(near.mac), answer(server, near)])
     record_erratum(errata, "arp-ethertype",
                    f"RARP request and reply of {near.node}: frame type "
-                   f"0x{request.eth.type:04x} and 0x{reply.eth.type:04x}, not 0x0800")
+                   f"0x{request.eth.type:04x} and 0x{reply.eth.type:04x}, not 0x0800", request)
     ack = expect(dhcp_wires[near.point]).first(
         dhcp(type="ACK", chaddr=near.mac, dport=68, subnet_mask=present, router=present,
              dns_servers=present, lease_time=present))

@@ -1,10 +1,11 @@
 """Running checks in a lab that is up, and collecting their results.
 
-Checks run one after another in the order of FLOWS.md; one that fails does
-not stop the others.  Each gets its own pcap directory; ``results.json``
-holds, per check, its name, verdict, key evidence, failures, the errata it
-demonstrated, its time and the part of it spent waiting on protocol timers,
-and per capture block the frames and distinct packets (a ladder's arrows).
+Each check gets its own pcap directory and ends as a typed record
+(:class:`~orchestrator.results.verify.CheckRecord`): its verdict, key
+evidence, failures, the errata it showed and the frame that shows each, its
+time and the part of it spent waiting on protocol timers, and per capture
+block the frames and distinct packets (a ladder's arrows).  One that fails
+does not stop the others.
 
 Checks whose footprints allow it run at once (:mod:`.footprint`): those
 that wait longest on protocol timers start first, so that their idle
@@ -18,21 +19,22 @@ packet-ins counted per check would otherwise mix.
 
 from __future__ import annotations
 
-import json
 import queue
 import threading
 import time
 import traceback
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
 from ..capture.recording import MERGED
 from ..errors import FlowlabError
 from ..lab import Lab
-from ..ladder.load import capture_counts
 from ..packets import merge, read
+from ..results.verify import CheckRecord
+from . import evidence
 from .alongside import judge_alongside
-from .base import Check, CheckContext, CheckResult
+from .base import Check, CheckContext
 from .derived.facts import network
 from .footprint import Footprint, conflict
 
@@ -41,44 +43,46 @@ STOP_GRACE = 10.0     # seconds the running checks get to end after Ctrl-C or a 
 
 
 def run_check(lab: Lab, check: Check, pcaps: Path,
-              stop: threading.Event | None = None) -> CheckResult:
+              stop: threading.Event | None = None) -> CheckRecord:
+    """One check in the lab as it is, to its record; a bug in a check, or an
+    error of the lab, is its failure, never the caller's exception."""
     ctx = CheckContext(lab, check.name, pcaps / check.name, stop)
     start = time.monotonic()
-    result = CheckResult(check.name, passed=False)
+    said, failures = "", []
     before = lab.controller.packet_ins() if lab.controller is not None else {}
     try:
-        result.evidence = check.run(ctx)
-        result.passed = True
+        said = check.run(ctx)
     except AssertionError as failure:          # ExpectationFailed, and facts off the wire
-        result.failures.append(str(failure))
+        failures.append(str(failure))
     except FlowlabError as error:
-        result.failures.append(f"{type(error).__name__}: {error}")
+        failures.append(f"{type(error).__name__}: {error}")
     except Exception:   # a bug in a check is reported, and the others still run
-        result.failures.append(traceback.format_exc())
-    result.seconds = time.monotonic() - start
+        failures.append(traceback.format_exc())
+    seconds = time.monotonic() - start
     if lab.controller is not None:       # the flows and packet-ins behind what was seen
         under = lab.controller.evidence(before, pcaps / check.name)
-        result.evidence = f"{result.evidence}; {under}" if result.evidence else under
-        if result.failures:
-            result.failures.append(under)
-    result.protocol_wait = ctx.protocol_wait
-    result.errata = ctx.errata
-    result.pcaps = ctx.pcaps
-    return result
+        said = f"{said}; {under}" if said else under
+        if failures:
+            failures.append(under)
+    blocks, errata = evidence.recorded(ctx.blocks, ctx.errata)
+    return CheckRecord(check.name, not failures, said or "", tuple(failures), errata, seconds,
+                       ctx.protocol_wait, captures=blocks)
 
 
 def run_checks(lab: Lab, checks: list[Check], out: Path,
                progress: Callable[[str], None] = lambda message: None,
-               serial: bool = False) -> list[CheckResult]:
+               serial: bool = False,
+               on_check: Callable[[CheckRecord], None] = lambda record: None
+               ) -> list[CheckRecord]:
     """Every check, overlapping where footprints allow (``serial``: one at
-    a time); results in the order of ``checks``."""
+    a time); records in the order of ``checks``, ``on_check`` called with
+    each as it ends."""
     alone = serial or lab.controller is not None
     footprints = {c.name: None if alone else footprint_of(c, lab) for c in checks}
     pcaps = out / "pcaps"
-    results = Schedule(checks, footprints, progress).run(
+    records = Schedule(checks, footprints, progress, on_check).run(
         lambda check, stop: run_check(lab, check, pcaps, stop))
-    prove_apart(lab, results, footprints)
-    return results
+    return prove_apart(lab, records, footprints)
 
 
 def footprint_of(check: Check, lab: Lab) -> Footprint | None:
@@ -94,11 +98,13 @@ class Schedule:
     """Greedy list scheduling under the footprints' conflicts."""
 
     def __init__(self, checks: list[Check], footprints: dict[str, Footprint | None],
-                 progress: Callable[[str], None]):
+                 progress: Callable[[str], None],
+                 on_check: Callable[[CheckRecord], None] = lambda record: None):
         self.order = [c.name for c in checks]
         self.pending = sorted(checks, key=lambda c: (-c.idle_wait, self.order.index(c.name)))
         self.footprints = footprints
         self.progress = progress
+        self.on_check = on_check
         self.stop = threading.Event()
 
     def _may_start(self, check: Check, running: set[str]) -> bool:
@@ -106,21 +112,20 @@ class Schedule:
         return len(running) < AT_ONCE and \
             not any(conflict(mine, self.footprints[r]) for r in running)
 
-    def run(self, work: Callable[[Check, threading.Event], CheckResult]) -> list[CheckResult]:
+    def run(self, work: Callable[[Check, threading.Event], CheckRecord]) -> list[CheckRecord]:
         finished: queue.Queue = queue.Queue()
         running: set[str] = set()
-        results: dict[str, CheckResult] = {}
+        records: dict[str, CheckRecord] = {}
         t0 = time.monotonic()
 
         def worker(check: Check) -> None:
             begun = time.monotonic() - t0
             try:
-                result = work(check, self.stop)
+                record = work(check, self.stop)
             except BaseException as exc:  # noqa: BLE001 - handed to the main thread
                 finished.put((check, exc))
                 return
-            result.started = begun
-            finished.put((check, result))
+            finished.put((check, replace(record, started=begun)))
 
         try:
             while self.pending or running:
@@ -135,7 +140,8 @@ class Schedule:
                 running.discard(check.name)
                 if isinstance(outcome, BaseException):
                     raise outcome
-                results[check.name] = outcome
+                records[check.name] = outcome
+                self.on_check(outcome)
         except BaseException:
             self.stop.set()       # waits end at once; the lab's teardown does the rest
             deadline = time.monotonic() + STOP_GRACE
@@ -146,31 +152,39 @@ class Schedule:
                 except queue.Empty:
                     break
             raise
-        return [results[name] for name in self.order]
+        return [records[name] for name in self.order]
 
 
-def prove_apart(lab: Lab, results: list[CheckResult],
-                footprints: dict[str, Footprint | None]) -> None:
-    """For each check that ran beside others, its captures may hold none of
-    their packets (:func:`.alongside.judge_alongside`)."""
-    for r in results:
-        r.alongside = [o.name for o in results if o is not r and
-                       o.started < r.started + r.seconds and r.started < o.started + o.seconds]
-    overlapped = [r for r in results if r.alongside]
-    if not overlapped:
-        return
+def prove_apart(lab: Lab, records: list[CheckRecord],
+                footprints: dict[str, Footprint | None]) -> list[CheckRecord]:
+    """Each record with the checks that ran beside it; one whose captures
+    hold packets of theirs fails (:func:`.alongside.judge_alongside`)."""
+    records = [replace(r, alongside=tuple(
+        o.name for o in records if o is not r and
+        o.started < r.started + r.seconds and r.started < o.started + o.seconds))
+        for r in records]
+    if not any(r.alongside for r in records):
+        return records
     addresses = node_addresses(lab, {n for fp in footprints.values() if fp for n in fp.nodes})
-    for r in overlapped:
-        mine = footprints[r.name].nodes if footprints[r.name] else frozenset()
-        others = {o: set().union(*(addresses.get(n, set())
-                                   for n in footprints[o].nodes - mine))
-                  for o in r.alongside if footprints[o]}
-        points = [Path(p) for p in r.pcaps if Path(p).name != MERGED and Path(p).is_file()]
-        try:
-            judge_alongside(merge(*(read(p, point=p.stem) for p in points)), others)
-        except AssertionError as failure:
-            r.passed = False
-            r.failures.append(str(failure))
+    proven = []
+    for r in records:
+        if r.alongside:
+            r = _judged_apart(r, footprints, addresses)
+        proven.append(r)
+    return proven
+
+
+def _judged_apart(r: CheckRecord, footprints: dict[str, Footprint | None],
+                  addresses: dict[str, set[str]]) -> CheckRecord:
+    mine = footprints[r.name].nodes if footprints[r.name] else frozenset()
+    others = {o: set().union(*(addresses.get(n, set()) for n in footprints[o].nodes - mine))
+              for o in r.alongside if footprints[o]}
+    points = [Path(p) for p in r.pcaps if Path(p).name != MERGED and Path(p).is_file()]
+    try:
+        judge_alongside(merge(*(read(p, point=p.stem) for p in points)), others)
+    except AssertionError as failure:
+        return r.failed(str(failure))
+    return r
 
 
 def node_addresses(lab: Lab, nodes: set[str]) -> dict[str, set[str]]:
@@ -185,18 +199,3 @@ def node_addresses(lab: Lab, nodes: set[str]) -> dict[str, set[str]]:
         macs = {i.mac.lower() for i in node.intfList() if i.mac and i.name != "lo"}
         found[name] = macs | {str(a) for a in net.addresses(name)}
     return found
-
-
-def write_results(out: Path, topology: str, options: dict, results: list[CheckResult],
-                  seconds: float, unbound: list[str] = (), spec: str = "") -> Path:
-    """``unbound``: the DHCP clients that held no lease when the lab came up;
-    ``spec``: where the topology came from (a name or a file), for the report."""
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / "results.json"
-    path.write_text(json.dumps({
-        "topology": topology, "spec": spec, "options": options,
-        "passed": all(r.passed for r in results),
-        "seconds": round(seconds, 3), "unbound": list(unbound),
-        "checks": [dict(r.as_dict(), captures=capture_counts(r.pcaps)) for r in results],
-    }, indent=2))
-    return path

@@ -483,7 +483,7 @@ def judge_lost_ack(server_wire: Packets, server_ip: str, sysctls: dict[str, str]
     retries = sysctls.get("net.ipv4.tcp_synack_retries", "?")
     record_erratum(errata, "synack-retries",
                    f"third ACK lost: SYN-ACK repeated after {shown} (doubling from 1 s); "
-                   f"net.ipv4.tcp_synack_retries = {retries} on the server")
+                   f"net.ipv4.tcp_synack_retries = {retries} on the server", syn_acks[1].packet)
     return (f"third ACK lost: SYN-ACK repeated {len(syn_acks) - 1} times, {shown} apart; the "
             f"client's first data (seq 1 ack 1, {data.len} bytes) completed the handshake, "
             f"acknowledged with ack {answer.ack}")
@@ -531,7 +531,8 @@ def judge_keepalive(client_wire: Packets, server_ip: str, sysctls: dict[str, str
                    f"net.ipv4.tcp_keepalive_probes = {probes_default} (time "
                    f"{sysctls.get('net.ipv4.tcp_keepalive_time', '?')} s, interval "
                    f"{sysctls.get('net.ipv4.tcp_keepalive_intvl', '?')} s); with TCP_KEEPCNT="
-                   f"{count} the capture shows {len(silent)} unanswered probes, then RST")
+                   f"{count} the capture shows {len(silent)} unanswered probes, then RST",
+                   silent[0].packet)
     return (f"keepalive (idle {idle:g} s, interval {interval:g} s, count {count}): probe "
             f"seq x (one byte back) answered; server silenced: {len(silent)} probes "
             f"{', '.join(f'{g:.2f}' for g in spacing[:-1]) or '-'} s apart unanswered, RST "

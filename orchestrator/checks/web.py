@@ -273,9 +273,10 @@ class Web11(Check):
         inside = merge(wire[client.iface], wire[f"{client.node}:lo"])
         evidence = judge_web_11(inside, wire[outside.iface], (server.ip, port), outside.ip)
         last, timer = ends_after(ctx, client, server, port, fetches)
+        segment_11 = inside.filter(tcp(dst=server.ip, dport=port))[-1]
         ctx.erratum("time-wait", f"segment 11 leaves the client in TIME_WAIT: ss -tano shows "
                                  f"{last} timer:(timewait,{timer}) right after, a fixed 60 s "
-                                 f"on Linux")
+                                 f"on Linux", segment_11)
         return (f"{evidence}; client in TIME_WAIT ({len(fetches)} sockets, ss -tano timer "
                 f"{timer}), server closed")
 

@@ -5,12 +5,15 @@ from __future__ import annotations
 import shutil
 import sys
 from pathlib import Path
+from typing import Iterable
 
 from ..errors import FlowlabError
-from ..ladder.load import LadderInputError, check_ladders, labelled, record_of, results, siblings
+from ..ladder.load import LadderInputError, check_ladders, labelled, siblings
 from ..ladder.model import build
 from ..ladder.text import render
 from ..model import Topology, registry
+from ..results import verify as results
+from ..results.verify import CheckRecord
 from . import output
 
 NAME = "ladder"
@@ -52,15 +55,16 @@ def run(args) -> int:
     width = terminal_width(args.width)
     path: Path = args.pcap
     if path.is_dir():
-        name, checks = results(path)
+        run = results.read(path)
+        checks = list(run.checks)
         known = {c.name: c for c in checks}
         unknown = [n for n in args.check if n not in known]
         if unknown:
-            raise LadderUsageError(f"no check {', '.join(unknown)} in {path}/results.json; "
+            raise LadderUsageError(f"no check {', '.join(unknown)} in {results.path_of(path)}; "
                                    f"there: {', '.join(known) or 'none'}")
         chosen = [known[n] for n in args.check] if args.check else checks
-        topo = _topology(args.topology, name)
-        show_ladders([c for c in chosen], topo, width)
+        topo = _topology(args.topology, run.topology)
+        show_ladders(chosen, topo, width)
         return 0
     if args.check:
         raise LadderUsageError("--check picks checks of a verify output DIR; PCAP is a file")
@@ -80,13 +84,11 @@ def _topology(spec: str | None, recorded: str) -> Topology | None:
     return None
 
 
-def show_ladders(checks, topo: Topology | None, width: int | None = None) -> None:
-    """Print each check's ladders (``checks``: CheckResults, results.json
-    entries or :class:`~orchestrator.ladder.load.CheckRecord`)."""
+def show_ladders(checks: Iterable[CheckRecord], topo: Topology | None,
+                 width: int | None = None) -> None:
+    """Print each check's ladders."""
     width = terminal_width(width)
-    for check in checks:
-        record = record_of(check.as_dict()) if hasattr(check, "as_dict") else \
-            record_of(check) if isinstance(check, dict) else check
+    for record in checks:
         try:
             ladders = check_ladders(record, topo)
         except LadderInputError as exc:      # one check's lost capture: the others still drawn

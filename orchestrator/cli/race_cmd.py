@@ -9,16 +9,10 @@ from pathlib import Path
 from ..lab import Lab, LabSettings
 from ..model import registry
 from ..model.validation import validate
-from ..race import (
-    RaceError,
-    RaceReport,
-    plan,
-    run_race,
-    slow_relay,
-    slow_relay_gateway,
-    write_report,
-)
-from . import output, report_cmd
+from ..race import GUARD, RaceError, RaceRun, plan, race, slow_relay_gateway
+from ..report.render import draw_after_run
+from ..results import race as results
+from . import output
 from .common import (
     add_controller_arguments,
     add_format_argument,
@@ -27,8 +21,6 @@ from .common import (
     require_root,
     topology_options,
 )
-
-GUARD = "dhcp-guard"     # the controller app that fixes the race on the flat network
 
 NAME = "race"
 HELP = "reproduce the DHCP relay race over N trials (or show it fixed with --vlan)"
@@ -105,33 +97,29 @@ def race_once(args, out: Path | None = None) -> tuple[bool, Path]:
     controller = controller_settings(args, topo)
     guard = GUARD if controller and GUARD in controller.apps else ""
     require_root(NAME)
+    notes: list[str] = []
     with output.progress(f"racing {setup.client} on {topo.name} "
                          f"({'VLANs' if args.vlan else 'flat'}"
                          f"{', ' + guard if guard else ''})") as report:
         with Lab(topo, args.topology, LabSettings(progress=report,
                                                   controller=controller)) as lab:
-            notes = [slow_relay(lab, setup, args.slow_relay)] if args.slow_relay else []
             out = out or args.out or lab.run.path / "race"
-            race, setup = run_race(lab, setup, args.trials, out, report)
-            race.notes += notes
-            race.guard = guard
+            run = race(lab, setup, args.trials, out, args.slow_relay, report, notes.append)
             died = lab.controller_failure()
-    race.spec = registry.recorded_spec(args.topology)
-    path = write_report(race, setup, out)
-    passed, reason = race.verdict(setup.own_gateway)
     if args.format == "json":
-        output.print_json(race.as_dict(setup.own_gateway))
+        output.print_json(results.to_dict(run))
     else:
-        show(race)
-        for note in race.notes:
-            output.note(note)
-        output.out.print(("" if passed else "FAILED: ") + reason, markup=False)
-        output.note(f"race.json and per-trial pcaps: {path.parent}")
-    report_cmd.write_after_run(out)
+        show(run)
+        for line in run.notes:
+            output.note(line)
+        output.out.print(("" if run.passed else "FAILED: ") + run.verdict, markup=False)
+        output.note(f"race.json and per-trial pcaps: {out}")
+    for line in notes:
+        output.note(line)
     if died:
         output.error(died)
         return False, out
-    return passed, out
+    return run.passed, out
 
 
 def compare(args) -> int:
@@ -164,11 +152,11 @@ def compare(args) -> int:
         shown, top = race_once(flat)
     fixed, _ = race_once(vlan, top / "vlan")
     guarded = race_once(guard, top / "guard")[0] if guard is not None else True
-    report_cmd.write_after_run(top)
+    draw_after_run(top, output.note)
     return 0 if shown and fixed and guarded else 1
 
 
-def show(race: RaceReport) -> None:
+def show(race: RaceRun) -> None:
     rows = []
     for t in race.trials:
         offers = "; ".join(f"{o.relay} {o.yiaddr} +{o.arrival_ms:.2f} ms" for o in t.offers)

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
-from ..checks import all_checks, opt_in_checks
-from ..checks.errata import ERRATA
-from ..checks.runner import run_checks, write_results
-from ..errors import FlowlabError
 from ..lab import Lab, LabSettings
 from ..model import registry
-from . import ladder_cmd, output, report_cmd
+from ..results import verify as results
+from ..results.verify import CheckRecord
+from ..verify import UnknownCheck, choose, verify
+from . import ladder_cmd, output
 from .common import (
     add_controller_arguments,
     add_topology_arguments,
@@ -33,10 +31,6 @@ DESCRIPTION = ("Bring TOPO up with its daemons, run every check that applies to 
                "Exit status 0 only when every check passed.")
 
 
-class UnknownCheck(FlowlabError):
-    exit_status = 2
-
-
 def configure(parser):
     add_topology_arguments(parser)
     parser.add_argument("--check", action="append", metavar="NAME", default=[],
@@ -52,87 +46,50 @@ def configure(parser):
     add_controller_arguments(parser)
 
 
-def shipped_and_users(spec: str) -> list:
-    """The shipped checks, then the user's own declared with the topology;
-    a user's check may not take a shipped check's name."""
-    shipped = all_checks()
-    users = registry.user_checks(spec)
-    taken = {c.name for c in shipped} & {c.name for c in users}
-    if taken:
-        raise UnknownCheck(f"{spec} declares check(s) named like flowlab's own: "
-                           f"{', '.join(sorted(taken))}; rename them")
-    return shipped + users
-
-
-def select(checks, names: list[str], lab_topo) -> list:
-    """The checks to run, refused before anything is created when a name is
-    unknown or does not apply to the topology.  Opt-in checks (starvation)
-    are known by name only: they are never run by default."""
-    known = {c.name: c for c in opt_in_checks() + checks}
-    unknown = [n for n in names if n not in known]
-    if unknown:
-        raise UnknownCheck(f"unknown check {', '.join(unknown)}; known: {', '.join(known)}")
-    chosen = [known[n] for n in names] if names else checks
-    applicable = [c for c in chosen if c.applies_to(lab_topo)]
-    refused = [c for c in chosen if c not in applicable]
-    if names and refused:
-        raise UnknownCheck("; ".join(f"check {c.name} does not apply to {lab_topo.name}: "
-                                     f"{c.why_not(lab_topo)}" for c in refused))
-    return applicable
-
-
 def run(args) -> int:
     if args.ladder and args.format == "json":
         raise UnknownCheck("verify: --ladder draws for a terminal; it does not go with "
                            "--format json")
     topo = registry.load(args.topology, topology_options(args))
     controller = controller_settings(args, topo)
+    checks = choose(args.topology, args.check, topo)      # refused before anything is built
     require_root(NAME)
-    checks = select(shipped_and_users(args.topology), args.check, topo)
-    start = time.monotonic()
+    notes: list[str] = []
     with output.progress(f"verifying {topo.name}") as report:
         # A network whose DHCP clients get no lease still comes up: that is
         # a verdict of the dhcp check, not a reason to prove nothing.
         with Lab(topo, args.topology, LabSettings(progress=report, unbound_ok=True,
                                                   controller=controller)) as lab:
             out = args.out or lab.run.path / "verify"
-            unbound = [u.describe().splitlines()[0] for u in lab.unbound]
-            results = run_checks(lab, checks, out, report, serial=args.serial)
+            run = verify(lab, checks, out, serial=args.serial, progress=report,
+                         note=notes.append)
             died = lab.controller_failure()
-    seconds = time.monotonic() - start
-    path = write_results(out, topo.name, {"vlans": topo.options.vlans,
-                                          "dhcp_server": topo.options.dhcp_server,
-                                          "guests": topo.options.guests,
-                                          "serial": args.serial}, results,
-                         seconds, unbound, registry.recorded_spec(args.topology))
     if args.format == "json":
-        output.print_json([r.as_dict() for r in results])
+        output.print_json([results.check_to_dict(c) for c in run.checks])
     else:
-        show(results)
+        show(run.checks)
         if args.ladder:
-            ladder_cmd.show_ladders(results, topo)
-        for line in unbound:
+            ladder_cmd.show_ladders(run.checks, topo)
+        for line in run.unbound:
             output.note(f"when the lab came up, {line}")
-        output.note(f"results: {path}")
-    report_cmd.write_after_run(out)
+        output.note(f"results: {results.path_of(out)}")
+    for line in notes:
+        output.note(line)
     if died:
         output.error(died)
         return 1
-    return 0 if results and all(r.passed for r in results) else 1
+    return 0 if run.passed else 1
 
 
-def show(results) -> None:
+def show(checks: tuple[CheckRecord, ...]) -> None:
     rows = []
-    for r in results:
-        evidence = r.evidence if r.passed else (r.failures[0].splitlines()[0] if r.failures
-                                                else "")
-        rows.append([r.name, "pass" if r.passed else "FAIL", evidence,
-                     f"{r.seconds:.1f} s"])
-        for erratum in r.errata:
-            entry = ERRATA[erratum.key]
-            rows.append(["", "erratum", f"texts: {entry.texts_say}; wire: {entry.wire}; "
-                         f"seen: {erratum.evidence}", ""])
+    for c in checks:
+        rows.append([c.name, "pass" if c.passed else "FAIL",
+                     c.evidence if c.passed else c.first_failure, f"{c.seconds:.1f} s"])
+        for erratum in c.errata:
+            rows.append(["", "erratum", f"texts: {erratum.texts_say}; wire: "
+                         f"{erratum.capture_shows}; seen: {erratum.evidence}", ""])
     output.table("checks", ["check", "result", "key evidence", "time"], rows)
-    for r in results:
-        if not r.passed:
-            output.err.print(f"\n{r.name} failed:\n" + "\n".join(r.failures), markup=False)
+    for c in checks:
+        if not c.passed:
+            output.err.print(f"\n{c.name} failed:\n" + "\n".join(c.failures), markup=False)

@@ -15,7 +15,10 @@ import io
 import json
 from pathlib import Path
 
+from ..results.verify import FILE as RESULTS_FILE
+from .control import STATE as EXERCISE_FILE
 from .faults import FaultError
+from .session import ANSWERS_FILE
 
 FIXED = ["student", "exercise", "topology", "points", "max_points", "solved", "checked_at",
          "file"]
@@ -36,7 +39,7 @@ def collect(directory: Path) -> list[tuple[Path, dict]]:
         raise GradesError(f"{directory}: no such directory")
     found, refused = [], []
     for path in sorted(directory.rglob("*.json")):
-        if path.name in ("results.json", "exercise.json", "answers.json"):
+        if path.name in (RESULTS_FILE, EXERCISE_FILE, ANSWERS_FILE):
             continue                           # a check directory's other files
         try:
             data = json.loads(path.read_text())

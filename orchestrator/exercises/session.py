@@ -25,16 +25,16 @@ from pathlib import Path
 from typing import Callable
 
 from ..checks import by_name as checks_by_name
-from ..checks.base import CheckResult
-from ..checks.runner import run_checks, write_results
-from ..errors import FlowlabError
 from ..model import Topology
+from ..results.verify import CheckRecord
+from ..verify import verify
 from . import actions, checkpoint
 from .catalogue import applicable as applicable_faults, by_name as fault_by_name
 from .faults import FaultError, Variant
 
 BREAKS, KEEPS = "breaks", "keeps"
 GRADE_FILE = "grade.json"
+ANSWERS_FILE = "answers.json"
 
 
 @dataclass(frozen=True)
@@ -114,7 +114,7 @@ class Verdict:
 PACKET_LINES = 6
 
 
-def verdict(decider: Decider, result: CheckResult) -> Verdict:
+def verdict(decider: Decider, result: CheckRecord) -> Verdict:
     found = Verdict(decider.check, decider.role, result.passed,
                     decider.points if result.passed else 0, decider.points,
                     evidence=result.evidence if result.passed else "")
@@ -144,7 +144,7 @@ def reason_of(lines: list[str]) -> str:
     return first
 
 
-def grade(exercise: Exercise, results: list[CheckResult], seconds: float) -> dict:
+def grade(exercise: Exercise, results: tuple[CheckRecord, ...], seconds: float) -> dict:
     by_check = {r.name: r for r in results}
     verdicts = [verdict(d, by_check[d.check]) for d in exercise.deciders if d.check in by_check]
     return {
@@ -220,7 +220,7 @@ class Session:
                  "student": self.exercise.student, "exercise": self.exercise.name,
                  "answered_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
         given["points"] = 1 if given["correct"] else 0
-        path = self.directory / "answers.json"
+        path = self.directory / ANSWERS_FILE
         kept = json.loads(path.read_text()) if path.exists() else []
         path.write_text(json.dumps(kept + [given], indent=2))
         return given
@@ -241,23 +241,7 @@ class Session:
         next ``checks/N`` of the session's directory)."""
         self.attempts += 1
         out = Path(out) if out else self.directory / "checks" / f"{self.attempts:03d}"
-        start = time.monotonic()
-        results = run_checks(self.lab, self.checks(), out, progress)
-        seconds = time.monotonic() - start
-        topo = self.lab.topo
-        write_results(out, topo.name, {"vlans": topo.options.vlans,
-                                       "dhcp_server": topo.options.dhcp_server},
-                      results, seconds, [], _recorded(self.exercise.topology))
-        graded = grade(self.exercise, results, seconds)
+        run = verify(self.lab, self.checks(), out, progress=progress, note=progress)
+        graded = grade(self.exercise, run.checks, run.seconds)
         (out / GRADE_FILE).write_text(json.dumps(graded, indent=2))
-        try:
-            from ..report.render import write_report
-            write_report(out)
-        except FlowlabError as exc:
-            progress(f"no report.html: {exc}")
         return out, graded
-
-
-def _recorded(spec: str) -> str:
-    from ..model.registry import recorded_spec
-    return recorded_spec(spec)

@@ -1,6 +1,10 @@
 """Marks on a ladder: the errata a check showed, and a failed expectation
 (the expected packet drawn "missing", the packets there instead marked
-"instead").  Each function returns a new :class:`~.model.Ladder`."""
+"instead").  Each function returns a new :class:`~.model.Ladder`.
+
+An erratum is marked on the packet its check recorded as showing it (its
+frame), never found again by reading labels: a label may change, the frame
+the check judged does not."""
 
 from __future__ import annotations
 
@@ -12,36 +16,34 @@ from ..packets.describe import summary
 from ..packets.packet import Packet
 from .model import BROADCAST, KINDS, Arrow, Ladder
 
-ERRATUM_SHOWN_BY = {
-    "dhcp-ports": lambda a: a.kind == "dhcp" and ":68 " in a.label + " ",
-    "relay-source": lambda a: a.kind == "dhcp" and "giaddr" in a.label
-    and not a.label.split(" \u2192 ")[0].endswith(":68"),
-    "offer-unicast": lambda a: a.kind == "dhcp" and " OFFER " in a.label,
-    "arp-ethertype": lambda a: a.kind == "arp",
-    "arp-expiry": lambda a: a.kind == "arp" and "who-has" in a.label,
-    "synack-retries": lambda a: a.kind == "tcp" and a.label.startswith("SYN,ACK"),
-    "keepalive": lambda a: a.kind == "tcp",
-    "time-wait": lambda a: a.kind == "tcp" and "FIN" in a.label,
-}
-"""Which arrow shows an erratum: the first one this accepts."""
 
-
-def mark_errata(ladder: Ladder, errata: Iterable) -> Ladder:
-    """Mark, for each erratum (a ``Demonstrated``, or its ``as_dict()``), the
-    first arrow that shows it and not yet marked; an erratum no arrow shows
-    becomes a note.  Unknown keys raise KeyError."""
+def mark_errata(ladder: Ladder, errata: Iterable, capture: str | None = None) -> Ladder:
+    """Mark each erratum (an :class:`~orchestrator.results.verify.ErratumShown`)
+    on the arrow of the frame its check recorded as showing it, when that
+    frame is of this ladder's capture (``capture``, its merged pcap; None:
+    the ladder's capture is the only one).  An erratum shown by no frame of
+    this capture is left to the caller; one whose frame is drawn by no arrow
+    becomes a note."""
     arrows = list(ladder.arrows)
     notes = list(ladder.notes)
     for erratum in errata:
-        key = erratum["key"] if isinstance(erratum, dict) else erratum.key
-        shows = ERRATUM_SHOWN_BY[key]
+        if erratum.frame is None or (capture is not None and erratum.capture != capture):
+            continue
         for i, arrow in enumerate(arrows):
-            if arrow.erratum is None and arrow.style != "missing" and shows(arrow):
-                arrows[i] = replace(arrow, erratum=key)
+            if erratum.frame in arrow.frames and arrow.style != "missing":
+                arrows[i] = replace(arrow, erratum=arrow.erratum or erratum.key)
                 break
         else:
-            notes.append(f"erratum {key}: shown by the check, on no arrow of this capture")
+            notes.append(f"erratum {erratum.key}: shown by frame {erratum.frame}, which this "
+                         "ladder does not draw")
     return replace(ladder, arrows=tuple(arrows), notes=tuple(notes))
+
+
+def note_errata(ladder: Ladder, errata: Iterable) -> Ladder:
+    """Notes for errata the check showed without a frame to point at."""
+    return replace(ladder, notes=ladder.notes + tuple(
+        f"erratum {e.key}: shown by the check ({e.evidence}), by no one packet of a capture"
+        for e in errata))
 
 
 # ---------------------------------------------------------------- failures

@@ -10,8 +10,8 @@ data attributes, which is what the tests read.
 from __future__ import annotations
 
 import math
-from html import escape
 from dataclasses import dataclass
+from html import escape
 from typing import Mapping, Sequence
 
 BAR_HEIGHT = 22

@@ -11,14 +11,17 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Callable
 
 import jinja2
 
 from .. import __version__
+from ..errors import FlowlabError
 from ..ladder.model import KINDS
 from ..ladder.svg import KIND_COLOURS, LADDER_CSS
+from ..results import ResultsError, kind_of, verify as verify_results
 from .charts import CHART_CSS
-from .views import VERIFY_FILE, ReportInputError, race_files, race_view, verify_view
+from .views import ReportInputError, race_view, verify_view
 
 REPORT = "report.html"
 OPEN_TRIALS = 5
@@ -86,7 +89,8 @@ def _page(template: str, title: str, source: Path, **context) -> str:
 def verify_report(directory: Path, topo_spec: str | None = None) -> str:
     """The page of a verify output directory."""
     view = verify_view(directory, topo_spec)
-    return _page("verify.html.j2", f"verify {view.topology}", directory / VERIFY_FILE, view=view)
+    return _page("verify.html.j2", f"verify {view.run.topology}",
+                 verify_results.path_of(directory), view=view)
 
 
 def race_report(directory: Path, topo_spec: str | None = None) -> str:
@@ -99,13 +103,25 @@ def race_report(directory: Path, topo_spec: str | None = None) -> str:
 def write_report(directory: Path, topo_spec: str | None = None) -> Path:
     """Render ``directory/report.html`` from what is in the directory."""
     directory = Path(directory)
-    if (directory / VERIFY_FILE).is_file():
-        html = verify_report(directory, topo_spec)
-    elif race_files(directory):
-        html = race_report(directory, topo_spec)
-    else:
-        raise ReportInputError(f"{directory}: neither {VERIFY_FILE} (verify) nor race.json "
-                               "(race) in it: nothing to report")
+    try:
+        kind = kind_of(directory)
+    except ResultsError as exc:
+        raise ReportInputError(f"{exc}: nothing to report") from None
+    html = (verify_report if kind == "verify" else race_report)(directory, topo_spec)
     path = directory / REPORT
     path.write_text(html)
+    return path
+
+
+def draw_after_run(directory: Path, note: Callable[[str], None] = lambda message: None
+                   ) -> Path | None:
+    """``directory/report.html`` of a run that just ended.  A report that
+    cannot be drawn is noted and the run goes on: its verdict stands
+    without the drawing, and must not be hidden by it."""
+    try:
+        path = write_report(directory)
+    except Exception as exc:   # noqa: BLE001 - a drawing's failure is not the run's
+        note(f"no report.html: {exc if isinstance(exc, FlowlabError) else repr(exc)}")
+        return None
+    note(f"report: {path}")
     return path

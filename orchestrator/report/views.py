@@ -7,17 +7,19 @@ own pcaps.  Typed records for the templates, built from the files alone, so
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..capture.recording import MERGED
 from ..errors import FlowlabError
-from ..ladder.load import LadderInputError, blocks, check_ladders, labelled, read_results, siblings
+from ..ladder.load import LadderInputError, check_ladders, labelled, siblings
 from ..ladder.model import Ladder, build
 from ..ladder.svg import render_svg
 from ..model import Topology, TopologyOptions, registry
+from ..results import ResultsError, race as race_results, verify as verify_results
+from ..results.race import RaceRun, Trial
+from ..results.verify import CheckRecord, VerifyRun
 from .charts import Span, bar_chart, histogram, timeline
 
 DRAWN_PER_LADDER = 3000
@@ -25,9 +27,6 @@ DRAWN_PER_LADDER = 3000
 the lifelines they cross (the dots): a lab of a hundred hosts broadcasts
 across a hundred interfaces, and a page of megabytes helps nobody.  The
 packets past it are counted in a note; the pcaps hold them all."""
-
-RACE_FILE = "race.json"
-VERIFY_FILE = "results.json"
 
 
 class ReportInputError(FlowlabError):
@@ -53,18 +52,11 @@ class Drawing:
 
 @dataclass(frozen=True)
 class CheckView:
-    name: str
-    passed: bool
-    skipped: bool
-    seconds: float
-    evidence: str
-    failures: tuple[str, ...]
-    errata: tuple[dict, ...]
+    """A check as its record has it, with its captures drawn."""
+
+    record: CheckRecord
     drawings: tuple[Drawing, ...]
     problem: str = ""                   # why a capture could not be drawn
-    started: float | None = None        # seconds after the first check; None: an older run
-    protocol_wait: float = 0.0          # of ``seconds``, spent waiting on protocol timers
-    alongside: tuple[str, ...] = ()     # the checks that ran at the same time
 
 
 @dataclass(frozen=True)
@@ -80,11 +72,7 @@ class ScheduleView:
 
 @dataclass(frozen=True)
 class VerifyView:
-    topology: str
-    passed: bool
-    seconds: float
-    options: dict
-    unbound: tuple[str, ...]
+    run: VerifyRun
     checks: tuple[CheckView, ...]
     schedule: ScheduleView | None = None    # None: a run from before checks overlapped
 
@@ -150,33 +138,26 @@ def _links(directory: Path, paths) -> tuple[Link, ...]:
 def verify_view(directory: Path, topo_spec: str | None = None) -> VerifyView:
     """The checks of a verify output directory, each with its ladders drawn
     with the model asked for (else the one the run recorded)."""
-    data, records = read_results(directory)   # refuses a missing or broken results.json
-    topo = topology_for(topo_spec, data.get("topology", ""), data.get("spec", ""),
-                        data.get("options"))
-    checks = []
-    for entry, record in zip(data["checks"], records):
-        counts = {c["merged"]: c["packets"] for c in entry.get("captures", ())}
-        drawings, problem = [], ""
-        try:
-            ladders = check_ladders(record, topo)
-        except LadderInputError as exc:
-            ladders, problem = [], str(exc)
-        for ladder, block in zip(ladders, blocks(list(record.pcaps))):
-            ladder, omitted = within_budget(ladder, block.merged.name)
-            drawings.append(Drawing(ladder.title.split(": ", 1)[0], render_svg(
-                ladder, uid=f"c{len(checks)}d{len(drawings)}"),
-                _links(directory, [block.merged, *block.points]),
-                counts.get(str(block.merged)), omitted))
-        started = entry.get("started")
-        checks.append(CheckView(record.name, record.passed, bool(entry.get("skipped")),
-                                float(entry.get("seconds", 0)), entry.get("evidence", ""),
-                                record.failures, record.errata, tuple(drawings), problem,
-                                None if started is None else float(started),
-                                float(entry.get("protocol_wait") or 0),
-                                tuple(entry.get("alongside", ()))))
-    return VerifyView(data.get("topology", ""), bool(data.get("passed")),
-                      float(data.get("seconds", 0)), data.get("options", {}),
-                      tuple(data.get("unbound", ())), tuple(checks), schedule_of(checks))
+    run = verify_results.read(directory)      # refuses a missing or broken results.json
+    topo = topology_for(topo_spec, run.topology, run.spec, run.settings.topology_options())
+    checks = tuple(check_view(directory, record, topo, index)
+                   for index, record in enumerate(run.checks))
+    return VerifyView(run, checks, schedule_of(run.checks))
+
+
+def check_view(directory: Path, record: CheckRecord, topo, index: int) -> CheckView:
+    """One check's record with its capture blocks drawn, each within budget."""
+    try:
+        ladders = check_ladders(record, topo)
+    except LadderInputError as exc:
+        return CheckView(record, (), str(exc))
+    drawings = []
+    for ladder, block in zip(ladders, record.captures):
+        ladder, omitted = within_budget(ladder, Path(block.merged).name)
+        drawings.append(Drawing(ladder.title.split(": ", 1)[0], render_svg(
+            ladder, uid=f"c{index}d{len(drawings)}"),
+            _links(directory, [block.merged, *block.points]), block.packets, omitted))
+    return CheckView(record, tuple(drawings))
 
 
 def within_budget(ladder: Ladder, pcap: str) -> tuple[Ladder, int]:
@@ -198,13 +179,13 @@ def within_budget(ladder: Ladder, pcap: str) -> tuple[Ladder, int]:
     return replace(ladder, arrows=tuple(kept), notes=(*ladder.notes, note)), omitted
 
 
-def schedule_of(checks: list[CheckView]) -> ScheduleView | None:
+def schedule_of(checks: tuple[CheckRecord, ...]) -> ScheduleView | None:
     """The timeline of the checks, or None when results.json does not say
     when each started (written before checks overlapped): a check without
     its start could be drawn nowhere true."""
     if not checks or any(c.started is None for c in checks):
         return None
-    spans = [Span(c.name, c.started, c.seconds, c.protocol_wait, not c.passed, c.skipped,
+    spans = [Span(c.name, c.started, c.seconds, c.protocol_wait, not c.passed, bool(c.skipped),
                   c.alongside) for c in checks]
     return ScheduleView(sum(c.seconds for c in checks),
                         max(c.started + c.seconds for c in checks),
@@ -214,83 +195,63 @@ def schedule_of(checks: list[CheckView]) -> ScheduleView | None:
 
 # ---------------------------------------------------------------- race
 
-def race_files(directory: Path) -> list[Path]:
-    """The race runs of a directory: its own race.json, then those of its
-    subdirectories (flat, vlan, a controller's...) in name order."""
-    own = directory / RACE_FILE
-    return ([own] if own.is_file() else []) + sorted(directory.glob(f"*/{RACE_FILE}"))
-
-
-def run_label(data: dict) -> str:
-    label = "VLANs" if data.get("vlans") else "flat"
-    controller = data.get("controller")
-    if controller:
-        label += f", {controller}"
-    return f"{label} ({data.get('backend', '?')})"
-
-
 def race_view(directory: Path, topo_spec: str | None = None) -> RaceView:
-    files = race_files(directory)
-    if not files:
-        raise ReportInputError(f"{directory}: no {RACE_FILE} in it or its subdirectories")
-    runs, first = [], None
-    for path in files:
-        try:
-            data = json.loads(path.read_text())
-            first = first or data
-            topo = topology_for(topo_spec, data.get("topology", ""), data.get("spec", ""),
-                        data.get("options"))
-            runs.append(_race_run(directory, path, data, topo, len(runs)))
-        except (ValueError, KeyError, TypeError) as exc:
-            raise ReportInputError(f"{path}: not a race.json of race ({exc})") from None
-    return RaceView(first.get("client", ""), first.get("topology", ""), tuple(runs))
+    """The race runs of a directory (its own, then its subdirectories'),
+    side by side, each trial drawn from its own pcaps."""
+    directory = Path(directory)
+    paths = race_results.files(directory)
+    if not paths:
+        raise ReportInputError(f"{directory}: no {race_results.FILE} in it or its "
+                               "subdirectories")
+    try:
+        runs = [race_results.read_file(path) for path in paths]
+    except ResultsError as exc:
+        raise ReportInputError(str(exc)) from None
+    views = tuple(_race_run(directory, path, run, topology_for(
+        topo_spec, run.topology, run.spec, {"vlans": run.vlans, "dhcp_server": run.backend}),
+        number) for number, (path, run) in enumerate(zip(paths, runs)))
+    return RaceView(runs[0].client, runs[0].topology, views)
 
 
-def _race_run(directory: Path, path: Path, data: dict, topo, number: int) -> RaceRunView:
-    trials = data["trials"]
-    gaps = [t["gap_ms"] for t in trials if t.get("gap_ms") is not None]
-    facts = [("trials", str(len(trials))), ("client", data.get("client", "")),
-             ("DHCP server", data.get("backend", "")),
-             ("trials per minute", str(data.get("trials_per_minute", "")))]
-    if data.get("gap_ms"):
-        g = data["gap_ms"]
+def _race_run(directory: Path, path: Path, run: RaceRun, topo, number: int) -> RaceRunView:
+    gaps = [t.gap_ms for t in run.trials if t.gap_ms is not None]
+    facts = [("trials", str(len(run.trials))), ("client", run.client),
+             ("DHCP server", run.backend), ("trials per minute", str(run.trials_per_minute))]
+    g = run.gap_stats()
+    if g:
         facts.append(("gap between the OFFERs",
                       f"min {g['min']:.3f} ms, median {g['median']:.3f} ms, max {g['max']:.3f} ms"))
-    facts += [("note", n) for n in data.get("notes", ())]
-    label = run_label(data)
-    views = tuple(_trial(directory, t, topo, f"r{number}t{t['index']}") for t in trials)
+    facts += [("note", n) for n in run.notes]
+    label = run.label
+    views = tuple(_trial(directory, t, topo, f"r{number}t{t.index}") for t in run.trials)
     return RaceRunView(
-        label, os.path.relpath(path, directory), bool(data.get("passed")), data.get("verdict", ""),
-        tuple(facts),
-        bar_chart(data.get("distribution", {}), f"{label}: where the client ended"),
-        bar_chart(data.get("first_offer", {}), f"{label}: whose OFFER came first"),
+        label, os.path.relpath(path, directory), run.passed, run.verdict, tuple(facts),
+        bar_chart(run.distribution, f"{label}: where the client ended"),
+        bar_chart(run.first_offer, f"{label}: whose OFFER came first"),
         histogram(gaps, f"{label}: gap between the OFFERs"), views)
 
 
-def _trial(directory: Path, trial: dict, topo, uid: str) -> TrialView:
-    offers = "; ".join(f"{o['relay']} {o['yiaddr']} +{o['arrival_ms']:.2f} ms"
-                       for o in trial.get("offers", ()))
-    summary = (f"xid {trial.get('xid') or '?'}: OFFERs {offers or 'none'}; requested "
-               f"{trial.get('requested') or '-'}; final {trial.get('final_address') or 'none'}"
-               + (f"; {len(trial['naks'])} NAK(s)" if trial.get("naks") else ""))
-    ok = not trial.get("problems")
-    pcaps = Path(trial.get("pcaps") or "")
-    merged = pcaps / MERGED
-    if not trial.get("pcaps") or not merged.is_file():
-        return TrialView(trial["index"], summary, trial.get("decided_by", ""), ok, None,
+def _trial(directory: Path, trial: Trial, topo, uid: str) -> TrialView:
+    offers = "; ".join(f"{o.relay} {o.yiaddr} +{o.arrival_ms:.2f} ms" for o in trial.offers)
+    summary = (f"xid {trial.xid or '?'}: OFFERs {offers or 'none'}; requested "
+               f"{trial.requested or '-'}; final {trial.final_address or 'none'}"
+               + (f"; {len(trial.naks)} NAK(s)" if trial.naks else ""))
+    merged = Path(trial.pcaps or "") / MERGED
+    if not trial.pcaps or not merged.is_file():
+        return TrialView(trial.index, summary, trial.decided_by, trial.ok, None,
                          f"no capture at {merged}")
     try:
         block = siblings(merged)
-        ladder = build(labelled(block, topo), topo, f"trial {trial['index']}")
-        if trial.get("requested"):
-            won = f"won: the OFFER of {trial['requested']} ({trial.get('requested_via') or '?'})"
+        ladder = build(labelled(block, topo), topo, f"trial {trial.index}")
+        if trial.requested:
+            won = f"won: the OFFER of {trial.requested} ({trial.requested_via or '?'})"
             ladder = replace(ladder, notes=ladder.notes + (won,))
     except FlowlabError as exc:
-        return TrialView(trial["index"], summary, trial.get("decided_by", ""), ok, None, str(exc))
-    drawing = Drawing(f"trial {trial['index']:02d}", render_svg(ladder, uid=uid, compact=True),
-                      _links(directory, [merged] + list(block.points)))
-    return TrialView(trial["index"], summary, trial.get("decided_by", ""), ok, drawing)
+        return TrialView(trial.index, summary, trial.decided_by, trial.ok, None, str(exc))
+    drawing = Drawing(f"trial {trial.index:02d}", render_svg(ladder, uid=uid, compact=True),
+                      _links(directory, [block.merged, *block.points]))
+    return TrialView(trial.index, summary, trial.decided_by, trial.ok, drawing)
 
 
 __all__ = ["CheckView", "Drawing", "RaceView", "ReportInputError", "ScheduleView", "VerifyView",
-           "race_files", "race_view", "schedule_of", "topology_for", "verify_view"]
+           "race_view", "schedule_of", "topology_for", "verify_view"]

@@ -59,4 +59,4 @@ def test_a_capture_the_kernel_dropped_from_is_refused_as_evidence(lab, tmp_path)
     message = str(refused.value)
     assert "the kernel dropped packets before tcpdump read them" in message
     assert "A-eth0 (" in message
-    assert ctx.pcaps, "the incomplete pcaps stay in the run directory for a look"
+    assert ctx.blocks, "the incomplete pcaps stay in the run directory for a look"

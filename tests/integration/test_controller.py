@@ -3,7 +3,6 @@ or a user's Ryu app, the switches in secure fail mode, OpenFlow 1.3."""
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -13,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from orchestrator.results import race as race_results, verify as verify_results
 from orchestrator.runs import cleanup
 from orchestrator.runs.rundir import live_runs
 
@@ -29,9 +29,8 @@ def flowlab(*args: str, timeout: float = 150) -> subprocess.CompletedProcess:
 def test_verify_enterprise_under_the_l2_app_passes_every_check(tmp_path, untouched_machine):
     result = flowlab("verify", "enterprise", "--controller", "os-ken", "--out", str(tmp_path))
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    checks = json.loads((tmp_path / "results.json").read_text())["checks"]
-    assert checks and all(c["passed"] for c in checks), [c["name"] for c in checks
-                                                        if not c["passed"]]
+    run = verify_results.read(tmp_path)
+    assert run.passed, [c.name for c in run.checks if not c.passed]
     assert "starting the os-ken controller (l2)" in result.stderr
 
 
@@ -41,12 +40,12 @@ def test_dhcp_guard_fixes_the_flat_race_with_both_backends(backend, tmp_path, un
                      "--controller-app", "dhcp-guard", "--dhcp-server", backend, "--trials", "3",
                      "--out", str(tmp_path))
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    race = json.loads((tmp_path / "race.json").read_text())
-    assert (race["vlans"], race["guard"], race["backend"]) == (False, "dhcp-guard", backend)
-    assert len(race["trials"]) == 3
-    for trial in race["trials"]:
-        assert [o["giaddr"] for o in trial["offers"]] == ["10.1.1.1"], trial
-        assert trial["subnet"] == "10.1.1.0/24"
+    (race,) = race_results.read(tmp_path)
+    assert (race.vlans, race.guard, race.backend) == (False, "dhcp-guard", backend)
+    assert len(race.trials) == 3
+    for trial in race.trials:
+        assert [o.giaddr for o in trial.offers] == ["10.1.1.1"], trial
+        assert trial.subnet == "10.1.1.0/24"
 
 
 def test_an_unchanged_ryu_app_from_the_test_tree_gives_full_reachability(untouched_machine):

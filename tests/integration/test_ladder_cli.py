@@ -4,11 +4,12 @@ every check's capture is drawn as a ladder with arrows, fitting the width;
 
 from __future__ import annotations
 
-import json
 import os
 import re
 
 import pytest
+
+from orchestrator.results import verify as results
 
 from .test_cli_lifecycle import flowlab
 
@@ -35,16 +36,16 @@ def test_verify_ladder_draws_every_check(tmp_path, untouched_machine):
     out = tmp_path / "verify"
     env = dict(os.environ, COLUMNS="100")
     result = flowlab("verify", CHAIN, "--out", str(out), "--ladder", timeout=600, env=env)
-    report = json.loads((out / "results.json").read_text())
-    assert report["checks"], result.stderr[-2000:]
+    run = results.read(out)
+    assert run.checks, result.stderr[-2000:]
     drawn = ladders(result.stdout)
-    for check in report["checks"]:
-        lines = drawn.get(check["name"])
-        assert lines, f"no ladder for {check['name']}:\n{result.stdout[-3000:]}"
+    for check in run.checks:
+        lines = drawn.get(check.name)
+        assert lines, f"no ladder for {check.name}:\n{result.stdout[-3000:]}"
         assert any(ARROW.match(line) for line in lines), "\n".join(lines)
         assert all(len(line) <= 100 for line in lines)
 
-    name = report["checks"][0]["name"]
+    name = run.checks[0].name
     again = flowlab("ladder", str(out), "--check", name, "--topology", CHAIN, "--width", "80")
     assert again.returncode == 0, again.stderr
     lines = ladders(again.stdout)[name]

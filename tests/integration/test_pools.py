@@ -13,7 +13,6 @@ many were leased.  Two bring-ups in all.
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from orchestrator.checks import by_name
 from orchestrator.checks.runner import run_check
 from orchestrator.lab import Lab, LabSettings
 from orchestrator.model import pools, registry
+from orchestrator.results import verify as results
 
 from .test_cli_lifecycle import flowlab
 
@@ -33,11 +33,10 @@ SMALL_POOL = ("the pool of 10.77.0.0/28 on srv (10.77.0.8-10.77.0.11, 4 addresse
               "exhausted: 6 DHCP clients asked for it, srv's lease database holds all 4")
 
 
-def verify_starvation(name: str, out: Path) -> tuple[int, dict, str]:
+def verify_starvation(name: str, out: Path) -> tuple[int, results.VerifyRun, str]:
     result = flowlab("verify", str(TOPOLOGIES / name), "--check", "starvation", "--out",
                      str(out), timeout=240)
-    report = json.loads((out / "results.json").read_text())
-    return result.returncode, report, result.stdout + result.stderr
+    return result.returncode, results.read(out), result.stdout + result.stderr
 
 
 def test_an_exhausted_pool_is_named_and_starvation_empties_small_pools(tmp_path,
@@ -68,10 +67,10 @@ def test_an_exhausted_pool_is_named_and_starvation_empties_small_pools(tmp_path,
 
 def test_a_pool_larger_than_the_attack_fails_starvation(tmp_path, untouched_machine):
     code, report, said = verify_starvation("largepool.py", tmp_path)
-    (check,) = report["checks"]
-    assert code == 1 and not check["passed"], said[-3000:]
-    assert report["unbound"] == []
-    failure = check["failures"][0]
+    (check,) = report.checks
+    assert code == 1 and not check.passed, said[-3000:]
+    assert report.unbound == ()
+    failure = check.failures[0]
     found = re.search(r"the pool of 10.77.0.0/21 on srv \(10.77.1.0-10.77.5.75, 1100 "
                       r"addresses\) was not exhausted: (\d+) of 1100 addresses leased", failure)
     assert found, failure

@@ -7,6 +7,8 @@ import json
 
 import pytest
 
+from orchestrator.results import race as results
+
 from .reportpage import open_report
 from .test_cli_lifecycle import flowlab
 
@@ -24,13 +26,14 @@ RUNS = """
 """
 
 
-def assert_race_reproduced(report: dict, directory) -> None:
-    assert report["passed"] and set(report["distribution"]) == {"10.1.1.0/24", "10.1.2.0/24"}
-    for trial in report["trials"]:
-        assert len(trial["offers"]) == 2, trial
-        assert {o["giaddr"] for o in trial["offers"]} == {"10.1.1.1", "10.1.2.1"}
-        assert trial["decided_by"] and trial["final_address"]
-    assert report["client"] == "xiaoming"         # derived: the first client with two relays
+def assert_race_reproduced(directory) -> None:
+    (run,) = results.read(directory)
+    assert run.passed and set(run.distribution) == {"10.1.1.0/24", "10.1.2.0/24"}
+    for trial in run.trials:
+        assert len(trial.offers) == 2, trial
+        assert {o.giaddr for o in trial.offers} == {"10.1.1.1", "10.1.2.1"}
+        assert trial.decided_by and trial.final_address
+    assert run.client == "xiaoming"         # derived: the first client with two relays
     for point in ("xiaoming-eth0", "gw1-eth0", "gw2-eth1", "srv-eth0", "merged"):
         assert (directory / "pcaps" / "trial-01" / f"{point}.pcap").stat().st_size > 24, point
 
@@ -41,7 +44,7 @@ def test_flat_network_reproduces_the_race(tmp_path, untouched_machine):
     result = flowlab("race", "--trials", "30", "--no-vlan", "--dhcp-server", "dnsmasq",
                      "--out", str(tmp_path))
     assert result.returncode == 0, result.stdout + result.stderr
-    assert_race_reproduced(json.loads((tmp_path / "race.json").read_text()), tmp_path)
+    assert_race_reproduced(tmp_path)
     assert "where the client ended" in result.stdout
 
 
@@ -51,12 +54,10 @@ def test_compare_shows_the_race_and_its_vlan_fix_side_by_side(tmp_path, untouche
     result = flowlab("race", "--compare", "--trials", "30", "--dhcp-server", "isc",
                      "--out", str(tmp_path))
     assert result.returncode == 0, result.stdout + result.stderr
-    assert_race_reproduced(json.loads((tmp_path / "flat" / "race.json").read_text()),
-                           tmp_path / "flat")
-    fixed = json.loads((tmp_path / "vlan" / "race.json").read_text())
-    assert fixed["passed"] and fixed["distribution"] == {"10.1.1.0/24": 30}
-    assert all(len(t["offers"]) == 1 and t["offers"][0]["giaddr"] == "10.1.1.1"
-               for t in fixed["trials"])
+    assert_race_reproduced(tmp_path / "flat")
+    (fixed,) = results.read(tmp_path / "vlan")
+    assert fixed.passed and fixed.distribution == {"10.1.1.0/24": 30}
+    assert all(len(t.offers) == 1 and t.offers[0].giaddr == "10.1.1.1" for t in fixed.trials)
     page = open_report(tmp_path / "report.html", tmp_path / "report.png", RUNS)
     assert [r["label"] for r in page.value["runs"]] == ["flat (isc)", "VLANs (isc)"]
     for run in page.value["runs"]:

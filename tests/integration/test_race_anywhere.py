@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from orchestrator.results import race as results
+
 from .test_cli_lifecycle import flowlab
 
 pytestmark = pytest.mark.root
@@ -44,15 +46,15 @@ def test_two_relays_race_for_pc1_without_vlans(tmp_path, untouched_machine):
     result = flowlab("race", TWORELAYS, "--client", "pc1", "--trials", "30",
                      "--out", str(tmp_path))
     assert result.returncode == 0, result.stdout + result.stderr
-    report = json.loads((tmp_path / "race.json").read_text())
-    assert report["topology"] == "tworelays" and report["client"] == "pc1"
-    assert set(report["distribution"]) == {"172.16.1.0/24", "172.16.2.0/24"}
-    assert set(report["first_offer"]) == {"r1", "r2"}
-    for trial in report["trials"]:
-        assert {(o["relay"], o["giaddr"]) for o in trial["offers"]} == {
+    (run,) = results.read(tmp_path)
+    assert run.topology == "tworelays" and run.client == "pc1"
+    assert set(run.distribution) == {"172.16.1.0/24", "172.16.2.0/24"}
+    assert set(run.first_offer) == {"r1", "r2"}
+    for trial in run.trials:
+        assert {(o.relay, o.giaddr) for o in trial.offers} == {
             ("r1", "172.16.1.1"), ("r2", "172.16.2.1")}, trial
         # The server's side was captured where the model says it is.
-        assert all(o["reached_server_ms"] is not None for o in trial["offers"]), trial
+        assert all(o.reached_server_ms is not None for o in trial.offers), trial
     trial = tmp_path / "pcaps" / "trial-01"
     for point in ("pc1-eth0", "r1-eth0", "r1-eth1", "r2-eth0", "r2-eth1", "dhcp1-eth0",
                   "merged"):

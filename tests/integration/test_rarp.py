@@ -5,12 +5,12 @@ hears xiaoli behind gw2, and its table never touched the machine's /etc."""
 from __future__ import annotations
 
 import hashlib
-import json
 from pathlib import Path
 
 import pytest
 
 from orchestrator.packets import arp, expect, read
+from orchestrator.results import verify as results
 
 from .test_cli_lifecycle import flowlab
 
@@ -27,11 +27,9 @@ def test_rarp_vs_dhcp_passes_in_enterprise(tmp_path, untouched_machine):
     before = ethers_state()
     result = flowlab("verify", "enterprise", "--check", "rarp-vs-dhcp", "--out", str(tmp_path),
                      "--format", "json", timeout=240)
-    report = json.loads((tmp_path / "results.json").read_text())
-    (check,) = report["checks"]
-    assert result.returncode == 0 and check["passed"], \
-        f"{check['failures']}\n{result.stderr[-3000:]}"
-    evidence = check["evidence"]
+    (check,) = results.read(tmp_path).checks
+    assert result.returncode == 0 and check.passed, f"{check.failures}\n{result.stderr[-3000:]}"
+    evidence = check.evidence
     assert "xiaoming RARP who-is 02:00:0a:01:01:02 (broadcast) -> gw1 02:00:0a:01:01:01: " \
            "10.1.1.2" in evidence
     assert "(eth 0x8035 | rarp op rarp-reply 02:00:0a:01:01:02 -> 10.1.1.2), the address only" \
@@ -41,11 +39,11 @@ def test_rarp_vs_dhcp_passes_in_enterprise(tmp_path, untouched_machine):
     assert "(no table entry) unanswered" in evidence
     assert "xiaoli (in the table as 10.1.2.2) asked: heard at gw2-eth0 only, not beyond gw2, " \
            "unanswered, while its DHCP crossed gw2 (giaddr 10.1.2.1) and got 10.1.2.2" in evidence
-    assert [(e["key"], e["evidence"]) for e in check["errata"]] == [
+    assert [(e.key, e.evidence) for e in check.errata] == [
         ("arp-ethertype", "RARP request and reply of xiaoming: frame type 0x8035 and 0x8035, "
                           "not 0x0800")]
     # The reply on the wire, read back from the check's own capture.
-    merged = next(p for p in check["pcaps"] if p.endswith("part-2/merged.pcap"))
+    merged = next(p for p in check.pcaps if p.endswith("part-2/merged.pcap"))
     reply = expect(read(merged)).first(arp(op="rarp-reply", target_ip="10.1.1.2"))
     assert (reply.eth.type, reply.layers) == (0x8035, ["eth", "arp"])
     assert ethers_state() == before

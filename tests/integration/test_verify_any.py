@@ -14,7 +14,6 @@ address seen outside; the checks that do not depend on either still pass.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -26,6 +25,8 @@ from orchestrator.checks.derived.nat import Nat
 from orchestrator.checks.runner import run_check
 from orchestrator.lab import Lab, LabSettings
 from orchestrator.model import registry
+from orchestrator.results import verify as results
+from orchestrator.results.verify import CheckRecord, VerifyRun
 from tests.topologies import campus
 
 from .reportpage import visit
@@ -37,14 +38,13 @@ TOPOLOGIES = Path(__file__).resolve().parent.parent / "topologies"
 DERIVED = {"dhcp", "reach", "l2-scope", "nat", "dns", "http"}
 
 
-def verify(name: str, out: Path, *args: str) -> tuple[int, dict, str]:
+def verify(name: str, out: Path, *args: str) -> tuple[int, VerifyRun, str]:
     result = flowlab("verify", str(TOPOLOGIES / name), "--out", str(out), *args, timeout=600)
-    report = json.loads((out / "results.json").read_text())
-    return result.returncode, report, result.stdout + result.stderr
+    return result.returncode, results.read(out), result.stdout + result.stderr
 
 
-def by_name(report: dict) -> dict:
-    return {c["name"]: c for c in report["checks"]}
+def by_name(report: VerifyRun) -> dict[str, CheckRecord]:
+    return {c.name: c for c in report.checks}
 
 
 @pytest.mark.parametrize("name,expected", [
@@ -56,24 +56,24 @@ def test_every_derived_check_passes_on_a_users_network(name, expected, tmp_path,
                                                        untouched_machine):
     code, report, said = verify(name, tmp_path)
     checks = by_name(report)
-    failed = {n: c["failures"] for n, c in checks.items() if not c["passed"]}
+    failed = {n: c.failures for n, c in checks.items() if not c.passed}
     assert code == 0 and not failed, f"{failed}\n{said[-3000:]}"
     assert set(checks) == expected
     topo = registry.load(str(TOPOLOGIES / name))
     assert {c.name for c in all_checks() if c.applies_to(topo)} == expected & DERIVED
     for check in checks.values():
-        assert check["evidence"] and any(p.endswith("merged.pcap") for p in check["pcaps"])
-    assert report["unbound"] == []
+        assert check.evidence and any(p.endswith("merged.pcap") for p in check.pcaps)
+    assert report.unbound == ()
 
 
 def test_a_relay_deaf_on_one_vlan_is_a_verdict_of_the_dhcp_check(tmp_path, untouched_machine):
     code, report, said = verify("campus_deaf_relay.py", tmp_path)
     checks = by_name(report)
-    assert [n for n, c in checks.items() if not c["passed"]] == ["dhcp"], said[-5000:]
+    assert [n for n, c in checks.items() if not c.passed] == ["dhcp"], said[-5000:]
     assert code == 1, said[-3000:]
-    assert [u.split(" ")[0] for u in report["unbound"]] == ["b1:b1-eth0", "b2:b2-eth0"]
+    assert [u.split(" ")[0] for u in report.unbound] == ["b1:b1-eth0", "b2:b2-eth0"]
     assert "when the lab came up, b1:b1-eth0 got no lease" in said
-    failure = "\n".join(checks["dhcp"]["failures"])
+    failure = "\n".join(checks["dhcp"].failures)
     assert "2 of 4 DHCP interface(s) failed" in failure
     for pc in ("b1", "b2"):
         assert (f"{pc} (") in failure
@@ -83,7 +83,7 @@ def test_a_relay_deaf_on_one_vlan_is_a_verdict_of_the_dhcp_check(tmp_path, untou
     assert "a1 (" not in failure and "a2 (" not in failure
     # The other checks prove what does not depend on those leases, and say
     # who could not take part.
-    assert "not taking part, holding no address: b1, b2" in checks["reach"]["evidence"]
+    assert "not taking part, holding no address: b1, b2" in checks["reach"].evidence
     assert set(checks) == {"dhcp", "l2-scope", "reach", "nat"}
     # The report draws the packet that never came, dashed, on the dhcp check.
     page = visit(tmp_path / "report.html", tmp_path / "report.png")

@@ -28,6 +28,7 @@ from orchestrator.checks.rarp import (
 )
 from orchestrator.errors import TopologyError
 from orchestrator.ladder import build, mark_errata
+from orchestrator.results.verify import ErratumShown
 from orchestrator.ladder.labels import kind_of, label_of
 from orchestrator.model import Dhcp, Topology, TopologyOptions, registry, service
 from orchestrator.model.validation import problems
@@ -118,6 +119,9 @@ def test_the_textbook_comparison_passes_and_shows_the_ethertype_erratum():
     assert [(e.key, e.evidence) for e in errata] == [
         ("arp-ethertype", "RARP request and reply of xiaoming: frame type 0x8035 and 0x8035, "
                           "not 0x0800")]
+    shown_by = errata[0].packet          # the request: the report marks its arrow
+    assert shown_by.eth.type == 0x8035 and shown_by.point == "xiaoming-eth0"
+    assert shown_by.arp.op == "rarp-request"
 
 
 def test_without_a_client_behind_a_router_the_crossing_is_said_not_shown():
@@ -405,7 +409,8 @@ def test_rarp_arrows_are_labelled_and_carry_the_ethertype_erratum():
     assert [kind_of(p) for p in packets] == ["arp"] * 3
     assert label_of(request) == "RARP request who-is 02:00:0a:01:01:02 tell 02:00:0a:01:01:02"
     assert label_of(reply) == "RARP reply 02:00:0a:01:01:02 is-at 10.1.1.2"
-    ladder = mark_errata(build(packets), [Demonstrated("arp-ethertype", "0x8035")])
+    ladder = mark_errata(build(packets), [ErratumShown("arp-ethertype", "", "", "0x8035",
+                                                       frame=1)])
     assert [a.label for a in ladder.arrows][0] == label_of(request)
     assert [a.erratum for a in ladder.arrows] == ["arp-ethertype", None, None]
     assert request.describe().endswith("RARP who-is 02:00:0a:01:01:02 tell 02:00:0a:01:01:02")

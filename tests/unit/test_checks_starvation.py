@@ -214,10 +214,12 @@ def test_the_check_is_opt_in_and_refuses_a_topology_without_a_pool():
 
 
 def test_verify_runs_it_only_when_named_and_refuses_it_where_nothing_can_starve():
-    from orchestrator.cli.verify_cmd import UnknownCheck, select
-    small = registry.load("tests/topologies/smallpool.py")
-    assert "starvation" not in {c.name for c in select(all_checks(), [], small)}
-    assert [c.name for c in select(all_checks(), ["starvation"], small)] == ["starvation"]
+    from orchestrator.verify import UnknownCheck, choose
+    spec = "tests/topologies/smallpool.py"
+    small = registry.load(spec)
+    assert "starvation" not in {c.name for c in choose(spec, [], small)}
+    assert [c.name for c in choose(spec, ["starvation"], small)] == ["starvation"]
+    chain = "tests/topologies/chain.py"
     with pytest.raises(UnknownCheck, match="check starvation does not apply to chain: no DHCP "
                                            "server of it declares a pool"):
-        select(all_checks(), ["starvation"], registry.load("tests/topologies/chain.py"))
+        choose(chain, ["starvation"], registry.load(chain))

@@ -10,7 +10,7 @@ import pytest
 from orchestrator.checks import check
 from orchestrator.checks.base import Check
 from orchestrator.checks.user import FunctionCheck, checks_in
-from orchestrator.cli import verify_cmd
+from orchestrator.verify import choose
 from orchestrator.errors import TopologyError
 from orchestrator.model import registry
 
@@ -69,7 +69,7 @@ def test_checks_in_the_topology_file_and_beside_it_are_found(tmp_path):
     assert found[0].run(None) == "answered" and found[2].run(None) == "ran"
     topo = registry.load(str(topo_file))
     assert all(c.applies_to(topo) for c in found)
-    assert [c.name for c in verify_cmd.select(found, ["arp-is-heard"], topo)] == ["arp-is-heard"]
+    assert [c.name for c in choose(str(topo_file), ["arp-is-heard"], topo)] == ["arp-is-heard"]
 
 
 def test_loading_the_file_twice_runs_it_once(tmp_path):

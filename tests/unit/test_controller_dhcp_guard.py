@@ -114,27 +114,28 @@ def test_relay_on_another_switch_is_reached_through_the_uplink():
 
 
 def _race(guard: str, offers_per_trial: list[list[str]]):
-    from orchestrator.race import Offer, RaceReport, Trial
+    from orchestrator.race import verdict
+    from orchestrator.results.race import Offer, RaceRun, Trial
     trials = [Trial(i, offers=[Offer("gw", giaddr, "10.1.1.2", 1.0) for giaddr in offers],
                     subnet="10.1.1.0/24", final_address="10.1.1.2")
               for i, offers in enumerate(offers_per_trial, start=1)]
-    return RaceReport("enterprise", "dnsmasq", False, "xiaoming", trials, 1.0, guard=guard)
+    return verdict(RaceRun("enterprise", "dnsmasq", False, "xiaoming", trials, 1.0, "10.1.1.1",
+                           guard=guard))
 
 
 def test_flat_race_under_the_guard_is_judged_as_a_fix():
     race = _race("dhcp-guard", [["10.1.1.1"], ["10.1.1.1"]])
-    assert race.verdict("10.1.1.1") == (True, "fixed by dhcp-guard: exactly one OFFER per "
+    assert race == (True, "fixed by dhcp-guard: exactly one OFFER per "
                                               "DISCOVER, from 10.1.1.1, every trial")
 
 
 def test_guard_letting_a_second_offer_through_fails_the_race():
-    passed, reason = _race("dhcp-guard", [["10.1.1.1"], ["10.1.1.1", "10.1.2.1"]]).verdict(
-        "10.1.1.1")
+    passed, reason = _race("dhcp-guard", [["10.1.1.1"], ["10.1.1.1", "10.1.2.1"]])
     assert not passed and "trial 2" in reason
 
 
 def test_offer_from_the_wrong_gateway_fails_the_race():
-    passed, _reason = _race("dhcp-guard", [["10.1.2.1"]]).verdict("10.1.1.1")
+    passed, _reason = _race("dhcp-guard", [["10.1.2.1"]])
     assert not passed
 
 

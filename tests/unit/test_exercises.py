@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.checks.base import CheckResult
+from orchestrator.results.verify import CheckRecord
 from orchestrator.exercises import catalogue, control, faults_net
 from orchestrator.exercises.faults import FaultError, Variant, seeded_index
 from orchestrator.exercises.session import (
@@ -316,11 +316,11 @@ def exercise_of(*deciders: Decider) -> Exercise:
 def test_grade_names_the_missing_packet_and_the_hint():
     exercise = exercise_of(Decider("reach", 3, BREAKS, "look at r1's routes"),
                            Decider("l2-scope", 1, KEEPS))
-    failed = CheckResult("reach", False, failures=[
+    failed = CheckRecord("reach", False, failures=[
         "1 of 12 pairs did not reach: echo 10.9.0.11 > 10.9.1.13 left pc1 on pc1:pc1-eth0, "
         "reached r1 on r1:r1-eth0, not forwarded: r1 has no route to 10.9.1.0/24\n"
         "pairs that failed:\n  echo 10.9.0.11 > 10.9.1.13 ..."])
-    passed = CheckResult("l2-scope", True, evidence="4 broadcasts heard by their domain only")
+    passed = CheckRecord("l2-scope", True, evidence="4 broadcasts heard by their domain only")
     graded = grade(exercise, [failed, passed], 3.2)
     assert graded["points"] == 1 and graded["max_points"] == 4 and not graded["solved"]
     reach = graded["checks"][0]
@@ -333,7 +333,7 @@ def test_grade_names_the_missing_packet_and_the_hint():
 
 def test_a_counted_failure_is_graded_by_the_first_one_it_counts():
     exercise = exercise_of(Decider("dhcp", 2))
-    failed = CheckResult("dhcp", False, failures=[
+    failed = CheckRecord("dhcp", False, failures=[
         "2 of 3 DHCP interface(s) failed\nnot bound: xiaoming:xiaoming-eth0\n"
         "xiaoming (xiaoming-eth0, 02:00:0a:01:01:02): the DHCP exchange stopped at step 3 of "
         "10: no DISCOVER relayed by gw1\n  12.0 DHCP DISCOVER xid 0x1"])
@@ -345,7 +345,7 @@ def test_a_counted_failure_is_graded_by_the_first_one_it_counts():
 
 def test_grade_of_a_repaired_lab_is_full_marks():
     exercise = exercise_of(Decider("reach", 2), Decider("l2-scope", 1, KEEPS))
-    graded = grade(exercise, [CheckResult("reach", True), CheckResult("l2-scope", True)], 1.0)
+    graded = grade(exercise, [CheckRecord("reach", True), CheckRecord("l2-scope", True)], 1.0)
     assert graded["solved"] and graded["points"] == graded["max_points"] == 3
 
 

@@ -11,7 +11,6 @@ import subprocess
 
 import pytest
 
-from orchestrator.checks.base import Demonstrated
 from orchestrator.cli import main
 from orchestrator.ladder import (
     Arrow,
@@ -21,10 +20,12 @@ from orchestrator.ladder import (
     frames_of,
     mark_errata,
 )
-from orchestrator.ladder.load import Block, blocks, check_ladders, labelled, point_of, record_of
+from orchestrator.ladder.load import check_ladders, labelled, point_of
 from orchestrator.ladder.text import render
 from orchestrator.model import registry
 from orchestrator.packets import ExpectationFailed, dhcp, expect, merge, read, synth, write_pcap
+from orchestrator.results import verify as results
+from orchestrator.results.verify import CaptureBlock, CheckRecord, ErratumShown, VerifyRun
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -36,14 +37,14 @@ def enterprise():
 
 def merged(scenario, directory, name):
     """Write the points and their merge as verify does; read the merge back
-    with its points, as the ladder command does: (packets, Block)."""
+    with its points, as the ladder command does: (packets, CaptureBlock)."""
     paths = synth.save(scenario, directory, name)
     points = {point: read(path, point) for point, path in paths.items()}
     named = {}
     for point, capture in points.items():       # files named <point>.pcap
         named[point] = write_pcap(directory / f"{point}.pcap", capture)
     merged_path = write_pcap(directory / "merged.pcap", merge(*points.values()))
-    block = Block(merged_path, tuple(named.values()))
+    block = CaptureBlock(str(merged_path), tuple(str(p) for p in named.values()))
     return labelled(block), block
 
 
@@ -204,7 +205,7 @@ def test_frame_numbers_are_wiresharks(tmp_path, enterprise):
 
 def test_a_merged_file_alone_keeps_its_own_name_as_point(tmp_path):
     _, block = merged(synth.dns_udp(), tmp_path, "alone")
-    packets = labelled(Block(block.merged, ()))
+    packets = labelled(CaptureBlock(block.merged, ()))
     assert {p.point for p in packets} == {"merged"}
     assert len(build(packets).arrows) == 2
 
@@ -213,28 +214,40 @@ def test_capture_files_name_their_points():
     from pathlib import Path
     assert point_of(Path("pc1-pc1-eth0.pcap")) == "pc1-eth0"
     assert point_of(Path("r1-eth9.pcap")) == "r1-eth9"
-    assert blocks(["a/x.pcap", "a/merged.pcap", "a/part-2/y.pcap", "a/part-2/merged.pcap"]) == [
-        Block(Path("a/merged.pcap"), (Path("a/x.pcap"),)),
-        Block(Path("a/part-2/merged.pcap"), (Path("a/part-2/y.pcap"),))]
 
 
 # ---------------------------------------------------------------- errata
 
-def test_an_erratum_marks_the_arrow_that_shows_it(dora):
-    ladder = mark_errata(build(dora), [Demonstrated("dhcp-ports", "68 -> 67"),
-                                       {"key": "relay-source", "evidence": "10.10.10.1"}])
+def shown(key: str, frame: int | None, capture: str | None = None) -> ErratumShown:
+    return ErratumShown(key, "the texts", "the wire", "seen", capture, frame)
+
+
+def test_an_erratum_marks_the_arrow_of_its_frame(dora):
+    ladder = mark_errata(build(dora), [shown("dhcp-ports", 1), shown("relay-source", 2)])
     marked = {a.erratum: a for a in ladder.arrows if a.erratum}
     assert marked["dhcp-ports"].frames == (1,)
     assert marked["relay-source"].frames == (2,)
     assert "[!dhcp-ports]" in render(ladder, 200)
 
 
-def test_an_erratum_no_arrow_shows_is_a_note_and_an_unknown_one_is_refused(dora):
-    ladder = mark_errata(build(dora), [Demonstrated("synack-retries", "1 2 4 s")])
+def test_an_erratum_is_marked_by_its_frame_whatever_the_labels_say(dora):
+    """The frame the check judged, not a search of label text: an arrow
+    relabelled still carries its mark, and no other arrow gets it."""
+    from dataclasses import replace
+    plain = build(dora)
+    relabelled = replace(plain, arrows=tuple(replace(a, label=f"packet {i}")
+                                             for i, a in enumerate(plain.arrows)))
+    ladder = mark_errata(relabelled, [shown("offer-unicast", 3)])
+    assert [a.frames for a in ladder.arrows if a.erratum] == [(3,)]
+
+
+def test_an_erratum_of_another_capture_or_frame_is_not_marked_here(dora):
+    ladder = mark_errata(build(dora), [shown("dhcp-ports", 1, "other/merged.pcap")],
+                         "this/merged.pcap")
+    assert not any(a.erratum for a in ladder.arrows) and not ladder.notes
+    ladder = mark_errata(build(dora), [shown("synack-retries", 999)])
     assert not any(a.erratum for a in ladder.arrows)
-    assert any("synack-retries" in note for note in ladder.notes)
-    with pytest.raises(KeyError):
-        mark_errata(build(dora), [{"key": "no-such-erratum"}])
+    assert any("synack-retries" in note and "999" in note for note in ladder.notes)
 
 
 # ---------------------------------------------------------------- failures
@@ -310,24 +323,42 @@ def test_the_text_draws_lifelines_directions_and_frames(ping, enterprise):
 # ---------------------------------------------------------------- from a verify directory
 
 def results_dir(tmp_path):
-    """A verify output directory of one failed check, dora, with an erratum."""
+    """A verify output directory of one failed check, dora, with an erratum
+    shown by its first frame."""
     directory = tmp_path / "pcaps" / "dora"
     directory.mkdir(parents=True)
     _, block = merged(synth.dora_relay(), directory, "dora")
-    entry = {"name": "dora", "passed": False,
-             "failures": ["step 4 of 4: expected dhcp(type=ACK) at xiaoming-eth0"],
-             "errata": [{"key": "dhcp-ports", "evidence": "x"}],
-             "pcaps": [str(p) for p in block.points] + [str(block.merged)]}
-    (tmp_path / "results.json").write_text(json.dumps({"topology": "x", "checks": [entry]}))
-    return tmp_path, entry
+    record = CheckRecord("dora", False,
+                         failures=("step 4 of 4: expected dhcp(type=ACK) at xiaoming-eth0",),
+                         errata=(shown("dhcp-ports", 1, block.merged),), captures=(block,))
+    results.write(VerifyRun("x", (record,)), tmp_path)
+    return tmp_path, record
 
 
 def test_check_ladders_from_results_json(tmp_path):
-    _, entry = results_dir(tmp_path)
-    (ladder,) = check_ladders(record_of(entry))
+    out, _ = results_dir(tmp_path)
+    (ladder,) = check_ladders(results.read(out).check("dora"))
     assert ladder.title.startswith("dora: ")
     assert ladder.arrows[0].erratum == "dhcp-ports"
     assert ladder.arrows[-1].style == "missing" and ladder.arrows[-1].src == "xiaoming"
+
+
+def test_check_ladders_from_a_results_json_of_format_1(tmp_path):
+    """Written before the format was recorded: pcaps in one list, errata
+    without frames (noted on the ladder, not marked by guess)."""
+    out, record = results_dir(tmp_path)
+    entry = {"name": "dora", "passed": False, "failures": list(record.failures),
+             "errata": [{"key": "dhcp-ports", "texts_say": "a", "capture_shows": "b",
+                         "evidence": "x"}],
+             "pcaps": record.pcaps}
+    (out / "results.json").write_text(json.dumps({"topology": "x", "options": {"vlans": False},
+                                                  "checks": [entry]}))
+    run = results.read(out)
+    assert run.format == 1 and run.settings.vlans is False
+    (ladder,) = check_ladders(run.check("dora"))
+    assert not any(a.erratum for a in ladder.arrows)
+    assert any("dhcp-ports" in note for note in ladder.notes)
+    assert ladder.arrows[-1].style == "missing"
 
 
 def test_the_ladder_command(tmp_path, capsys):
@@ -356,8 +387,10 @@ def test_the_ladder_command_refuses_a_check_of_a_file_and_a_missing_path(tmp_pat
 
 def test_a_lost_capture_is_noted_and_the_other_checks_still_drawn(tmp_path, capsys):
     from orchestrator.cli.ladder_cmd import show_ladders
-    _, entry = results_dir(tmp_path)
-    lost = dict(entry, name="lost", pcaps=[str(tmp_path / "gone" / "merged.pcap")])
-    show_ladders([lost, entry], None, 80)
+    from dataclasses import replace
+    _, record = results_dir(tmp_path)
+    lost = replace(record, name="lost",
+                   captures=(CaptureBlock(str(tmp_path / "gone" / "merged.pcap")),))
+    show_ladders([lost, record], None, 80)
     captured = capsys.readouterr()
     assert "lost: no ladder" in captured.err and "dora: " in captured.out

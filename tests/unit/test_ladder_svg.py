@@ -22,6 +22,7 @@ from orchestrator.ladder import (
     render_svg,
 )
 from orchestrator.ladder.model import BROADCAST, KINDS
+from orchestrator.results.verify import ErratumShown
 from orchestrator.ladder.svg import KIND_COLOURS, LADDER_CSS, short_label, standalone_svg
 from orchestrator.model import registry
 from orchestrator.packets import merge, synth
@@ -168,7 +169,8 @@ def test_the_packets_there_instead_are_highlighted(dora, enterprise):
 
 
 def test_the_erratum_badge_is_on_the_arrow_that_shows_it(dora):
-    ladder = mark_errata(build(dora), [{"key": "dhcp-ports"}, {"key": "relay-source"}])
+    ladder = mark_errata(build(dora), [ErratumShown("dhcp-ports", "", "", "", frame=1),
+                                       ErratumShown("relay-source", "", "", "", frame=2)])
     root = parse(render_svg(ladder))
     badged = {b.get("data-erratum"): g.get("data-frames")
               for g in arrows_of(root) for b in groups(g, "erratum")}
@@ -245,7 +247,8 @@ def test_ids_are_unique_across_ladders_on_one_page(dora):
 
 
 def test_no_external_reference_of_any_kind(dora, enterprise):
-    svg = standalone_svg(mark_errata(failed(dora, enterprise), [{"key": "dhcp-ports"}]))
+    svg = standalone_svg(mark_errata(failed(dora, enterprise),
+                                         [ErratumShown("dhcp-ports", "", "", "", frame=1)]))
     for forbidden in ("href", "http:", "https:", "@import", "url(http", "<image", "@font-face"):
         assert forbidden not in svg.replace('xmlns="http://www.w3.org/2000/svg"', "")
     assert {u for u in re.findall(r"url\(([^)]*)\)", svg)} <= \

@@ -12,7 +12,9 @@ from scapy.layers.inet import IP, UDP
 from scapy.layers.l2 import Ether
 
 from orchestrator.packets import merge, synth
-from orchestrator.race import Gateway, Offer, RaceReport, RaceSetup, Trial, judge_trial
+from orchestrator.race import Gateway, RaceSetup, judge_trial, verdict
+from orchestrator.results import race as results
+from orchestrator.results.race import Offer, RaceRun, Trial
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -90,9 +92,9 @@ def test_a_trial_without_offers_says_so(tmp_path):
     assert trial.offers == [] and trial.decided_by == "no OFFER" and trial.subnet == ""
 
 
-def report(trials, vlans=False, dropped=None) -> RaceReport:
-    return RaceReport("enterprise", "dnsmasq", vlans, "xiaoming", trials, 10.0,
-                      dropped=dropped or {})
+def report(trials, vlans=False, dropped=None) -> RaceRun:
+    return RaceRun("enterprise", "dnsmasq", vlans, "xiaoming", trials, 10.0, "10.1.1.1",
+                   dropped=dropped or {})
 
 
 def ended_in(index: int, subnet: str, *offers: str) -> Trial:
@@ -102,29 +104,29 @@ def ended_in(index: int, subnet: str, *offers: str) -> Trial:
 
 def test_the_flat_race_is_reproduced_only_when_both_subnets_occur():
     both = report([ended_in(1, "10.1.1.0/24"), ended_in(2, "10.1.2.0/24")])
-    assert both.verdict("10.1.1.1") == (True, "race reproduced: the client ended in 2 subnets")
+    assert verdict(both) == (True, "race reproduced: the client ended in 2 subnets")
     one = report([ended_in(1, "10.1.2.0/24"), ended_in(2, "10.1.2.0/24")])
-    assert one.verdict("10.1.1.1") == (
+    assert verdict(one) == (
         False, "race not reproduced: every trial ended in 10.1.2.0/24")
-    assert report([Trial(1)]).verdict("10.1.1.1") == (
+    assert verdict(report([Trial(1)])) == (
         False, "race not reproduced: every trial ended in no lease")
 
 
 def test_the_vlan_fix_fails_on_a_second_offer_or_a_foreign_one():
     fixed = report([ended_in(1, "10.1.1.0/24", "10.1.1.1")] * 3, vlans=True)
-    assert fixed.verdict("10.1.1.1")[0]
+    assert verdict(fixed)[0]
     raced = report([ended_in(1, "10.1.1.0/24", "10.1.1.1"),
                     ended_in(2, "10.1.1.0/24", "10.1.1.1", "10.1.2.1")], vlans=True)
-    assert raced.verdict("10.1.1.1") == (
+    assert verdict(raced) == (
         False, "1 trial(s) had an OFFER other than exactly one from 10.1.1.1: trial 2")
     foreign = report([ended_in(1, "10.1.2.0/24", "10.1.2.1")], vlans=True)
-    assert not foreign.verdict("10.1.1.1")[0]
+    assert not verdict(foreign)[0]
 
 
 def test_the_vlan_fix_is_not_proven_by_captures_the_kernel_dropped_from():
     fixed = report([ended_in(1, "10.1.1.0/24", "10.1.1.1")], vlans=True,
                    dropped={"gw2-eth1": 3})
-    assert fixed.verdict("10.1.1.1") == (
+    assert verdict(fixed) == (
         False, "captures incomplete, the kernel dropped packets at gw2-eth1 (3)")
 
 
@@ -171,3 +173,18 @@ def test_each_offer_is_timed_at_the_server_its_relay_forwards_to(tmp_path):
     assert trial.decided_by == ("r2's copy relayed first (0.200 ms); r1's copy reached the "
                                 "server first (0.300 ms); r1's copy was answered first "
                                 "(0.200 ms); r1's OFFER reached the client first")
+
+
+def test_a_race_run_is_written_and_read_back_as_the_same_record(tmp_path):
+    run = report([ended_in(1, "10.1.1.0/24", "10.1.1.1"), ended_in(2, "10.1.2.0/24")])
+    run.passed, run.verdict = verdict(run)
+    results.write(run, tmp_path)
+    (back,) = results.read(tmp_path)
+    assert back == run and back.distribution == {"10.1.1.0/24": 1, "10.1.2.0/24": 1}
+
+
+def test_a_race_json_of_another_format_is_refused_saying_which(tmp_path):
+    import json
+    (tmp_path / "race.json").write_text(json.dumps({"format": 99, "trials": []}))
+    with pytest.raises(results.ResultsError, match="format 99"):
+        results.read(tmp_path)

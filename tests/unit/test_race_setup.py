@@ -12,7 +12,7 @@ import pytest
 from orchestrator.cli import parser
 from orchestrator.cli.race_cmd import prepare
 from orchestrator.model import Dhcp, Topology, TopologyOptions, registry, service
-from orchestrator.race import RaceError, default_client, plan, slow_relay_gateway, why_no_race
+from orchestrator.race.plan import RaceError, default_client, plan, slow_relay_gateway, why_no_race
 
 pytestmark = pytest.mark.timeout(60)
 

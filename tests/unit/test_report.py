@@ -15,15 +15,17 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from orchestrator.cli import main
-from orchestrator.ladder.load import capture_counts
+from orchestrator.checks.base import Demonstrated
+from orchestrator.checks.evidence import recorded
 from orchestrator.packets import synth
 from orchestrator.report.charts import (Span, bar_chart, bins_of, histogram, tick_step,
                                         timeline)
 from orchestrator.report.render import REPORT, write_report
 from orchestrator.ladder.model import BROADCAST, Arrow, Ladder, Lifeline
 from orchestrator.ladder.svg import render_svg
-from orchestrator.report.views import (DRAWN_PER_LADDER, ReportInputError, race_files,
-                                       within_budget)
+from orchestrator.report.views import DRAWN_PER_LADDER, ReportInputError, within_budget
+from orchestrator.results import race as race_results, verify as results
+from orchestrator.results.verify import CheckRecord, Settings, VerifyRun
 from tests.unit.test_ladder import merged
 
 pytestmark = pytest.mark.timeout(60)
@@ -145,41 +147,43 @@ def test_an_empty_timeline_says_so():
 
 # ---------------------------------------------------------------- verify
 
-def verify_dir(tmp_path, failed: bool = False):
-    """A verify output directory with two checks over synthetic captures:
-    dora (passing, or failed at its ACK) and a routed ping."""
-    entries = []
+def verify_records(tmp_path, failed: bool = False) -> list[CheckRecord]:
+    """Two checks over synthetic captures: dora (passing, or failed at its
+    ACK; showing the ports erratum in its first frame) and a routed ping."""
+    records = []
     for name, scenario in (("dora", synth.dora_relay()), ("ping", synth.routed_ping())):
         directory = tmp_path / "pcaps" / name
         directory.mkdir(parents=True)
-        _, block = merged(scenario, directory, name)
-        pcaps = [str(p) for p in block.points] + [str(block.merged)]
-        entry = {"name": name, "passed": True, "evidence": f"{name} seen", "failures": [],
-                 "errata": [], "seconds": 1.5, "pcaps": pcaps}
-        entry["captures"] = capture_counts(pcaps)
-        entries.append(entry)
-    entries[0]["errata"] = [{"key": "dhcp-ports", "texts_say": "68 to 67",
-                             "capture_shows": "67 to 67 via a relay", "evidence": "x"}]
+        packets, block = merged(scenario, directory, name)
+        shown = [Demonstrated("dhcp-ports", "x", packets[0])] if name == "dora" else []
+        blocks, errata = recorded([block], shown)
+        records.append(CheckRecord(name, True, f"{name} seen", seconds=1.5, errata=errata,
+                                   captures=blocks))
     if failed:
-        entries[0].update(passed=False, failures=[
-            "step 4 of 4: expected dhcp(type=ACK) at xiaoming-eth0 <&>"])
-    (tmp_path / "results.json").write_text(json.dumps({
-        "topology": "enterprise", "spec": "enterprise", "options": {"vlans": True},
-        "passed": not failed, "seconds": 3.0, "unbound": [], "checks": entries}))
+        records[0] = records[0].failed(
+            "step 4 of 4: expected dhcp(type=ACK) at xiaoming-eth0 <&>")
+    return records
+
+
+def verify_dir(tmp_path, failed: bool = False, **fields):
+    """A verify output directory of :func:`verify_records`, as a run before
+    checks overlapped wrote it (no start times)."""
+    results.write(VerifyRun("enterprise", tuple(verify_records(tmp_path, failed)),
+                            Settings(vlans=True, dhcp_server="dnsmasq"), "enterprise", 3.0),
+                  tmp_path)
     return tmp_path
 
 
 def scheduled(tmp_path, failed: bool = False):
     """verify_dir as an overlapped run wrote it: dora from 0 s for 4 s of
     which 3 waiting, ping alongside it from 1 s for 2 s."""
-    directory = verify_dir(tmp_path, failed)
-    path = directory / "results.json"
-    data = json.loads(path.read_text())
-    dora, ping = data["checks"]
-    dora.update(started=0.0, seconds=4.0, protocol_wait=3.0, alongside=["ping"])
-    ping.update(started=1.0, seconds=2.0, protocol_wait=0.0, alongside=["dora"])
-    path.write_text(json.dumps(data))
-    return directory
+    from dataclasses import replace
+    dora, ping = verify_records(tmp_path, failed)
+    dora = replace(dora, started=0.0, seconds=4.0, protocol_wait=3.0, alongside=("ping",))
+    ping = replace(ping, started=1.0, seconds=2.0, protocol_wait=0.0, alongside=("dora",))
+    results.write(VerifyRun("enterprise", (dora, ping), Settings(), "enterprise", 4.0, 1.2),
+                  tmp_path)
+    return tmp_path
 
 
 def test_the_verify_page_draws_the_schedule_results_json_recorded(tmp_path):
@@ -205,14 +209,14 @@ def test_the_verify_page_draws_every_packet_results_json_counted(tmp_path):
     html = write_report(verify_dir(tmp_path)).read_text()
     ladders = svgs(html, "ladder")
     assert len(ladders) == 2
-    checks = json.loads((tmp_path / "results.json").read_text())["checks"]
-    counted = [c["packets"] for check in checks for c in check["captures"]]
+    counted = [b.packets for check in results.read(tmp_path).checks for b in check.captures]
     drawn = [len([a for a in arrows(s) if "style-missing" not in a.get("class")])
              for s in ladders]
     assert drawn == counted and all(counted)
     assert [s.get("data-arrows") for s in ladders] == [str(n) for n in counted]
     assert 'id="check-dora"' in html and 'id="check-ping"' in html
-    assert "dhcp-ports" in html and "67 to 67 via a relay" in html
+    assert "dhcp-ports" in html and "the client sends from 68 to 67" in html
+    assert len(ladders[0].findall(".//{*}g[@data-erratum='dhcp-ports']")) == 1
     # the station names come from the recorded model: enterprise's
     assert "xiaoming" in html and "gw1" in html
 
@@ -235,6 +239,43 @@ def test_a_failed_check_is_drawn_with_its_missing_packet(tmp_path):
     assert 'class="check fail"' in html
 
 
+def test_the_header_says_how_the_lab_was_built_in_words(tmp_path):
+    """Not Python's values (``dhcp_server None, guests None, serial False``)."""
+    html = write_report(scheduled(tmp_path)).read_text()
+    assert "VLANs, no DHCP server, checks overlapped" in html
+    assert "the lab came up in 1.2 s" in html
+    assert not re.search(r"\bNone\b|\bFalse\b|\bTrue\b|dhcp_server|serial", html)
+    html = write_report(verify_dir(tmp_path / "2")).read_text()
+    assert "VLANs, DHCP server dnsmasq, checks overlapped" in html
+
+
+def test_a_results_json_of_format_1_still_renders(tmp_path):
+    """As verify wrote it before the format was recorded: options, one
+    list of pcaps, counts apart, errata without frames (a note, no mark)."""
+    directory = verify_dir(tmp_path)
+    old = []
+    for check in results.read(directory).checks:
+        old.append({"name": check.name, "passed": check.passed, "evidence": check.evidence,
+                    "failures": [], "seconds": 1.5, "pcaps": check.pcaps,
+                    "errata": [{"key": e.key, "texts_say": "t", "capture_shows": "w",
+                                "evidence": "e"} for e in check.errata],
+                    "captures": [{"merged": b.merged, "frames": b.frames,
+                                  "packets": b.packets} for b in check.captures]})
+    (directory / "results.json").write_text(json.dumps({
+        "topology": "enterprise", "spec": "enterprise",
+        "options": {"vlans": True, "dhcp_server": None, "guests": None, "serial": False},
+        "passed": True, "seconds": 3.0, "unbound": [], "checks": old}))
+    html = write_report(directory).read_text()
+    assert len(svgs(html, "ladder")) == 2 and "dhcp-ports" in html
+    assert "shown by the check" in html
+
+
+def test_a_results_json_of_a_newer_format_is_refused_saying_which(tmp_path):
+    (tmp_path / "results.json").write_text(json.dumps({"format": 7, "checks": []}))
+    with pytest.raises(results.ResultsError, match="format 7.*newer flowlab"):
+        write_report(tmp_path)
+
+
 def test_the_page_can_fetch_nothing(tmp_path):
     html = write_report(verify_dir(tmp_path)).read_text()
     assert "Content-Security-Policy" in html and "default-src 'none'" in html
@@ -248,31 +289,28 @@ def test_the_page_can_fetch_nothing(tmp_path):
 
 def race_dir(top, label: str, vlans: bool, trials: int = 3):
     """A race output directory of ``trials`` synthetic trials."""
+    from orchestrator.results.race import Offer, RaceRun, Trial
     top.mkdir(parents=True, exist_ok=True)
-    entries = []
+    found = []
     for index in range(1, trials + 1):
         directory = top / "pcaps" / f"trial-{index:02d}"
         directory.mkdir(parents=True)
         merged(synth.relay_race(xid=0x5EED0000 + index), directory, "t")
-        entries.append({"index": index, "xid": hex(0x5EED0000 + index), "offers": [
-            {"relay": "gw1", "giaddr": "10.1.1.1", "yiaddr": "10.1.1.50", "arrival_ms": 0.8},
-            {"relay": "gw2", "giaddr": "10.1.2.1", "yiaddr": "10.1.2.50", "arrival_ms": 1.1}],
-            "gap_ms": 0.3 * index, "requested": "10.1.1.50", "final_address": "10.1.1.50",
-            "naks": [], "decided_by": "gw1's copy relayed first (0.2 ms)", "problems": [],
-            "pcaps": str(directory)})
-    (top / "race.json").write_text(json.dumps({
-        "topology": "enterprise", "spec": "enterprise", "backend": "dnsmasq", "vlans": vlans,
-        "client": "xiaoming", "passed": True, "verdict": f"{label} verdict",
-        "distribution": {"10.1.1.0/24": trials}, "first_offer": {"gw1": trials},
-        "gap_ms": {"min": 0.3, "median": 0.6, "max": 0.9}, "trials_per_minute": 60,
-        "notes": [], "trials": entries}))
+        found.append(Trial(index, hex(0x5EED0000 + index), [
+            Offer("gw1", "10.1.1.1", "10.1.1.50", 0.8), Offer("gw2", "10.1.2.1", "10.1.2.50", 1.1)],
+            gap_ms=0.3 * index, first_relay="gw1", requested="10.1.1.50",
+            final_address="10.1.1.50", subnet="10.1.1.0/24",
+            decided_by="gw1's copy relayed first (0.2 ms)", pcaps=str(directory)))
+    race_results.write(RaceRun("enterprise", "dnsmasq", vlans, "xiaoming", found, 3.0,
+                               "10.1.1.1", spec="enterprise", passed=True,
+                               verdict=f"{label} verdict"), top)
     return top
 
 
 def test_race_runs_are_drawn_side_by_side_with_a_mini_ladder_per_trial(tmp_path):
     race_dir(tmp_path / "flat", "flat", False)
     race_dir(tmp_path / "vlan", "vlan", True, trials=2)
-    assert [p.parent.name for p in race_files(tmp_path)] == ["flat", "vlan"]
+    assert [p.parent.name for p in race_results.files(tmp_path)] == ["flat", "vlan"]
     html = write_report(tmp_path).read_text()
     assert html.count('class="run pass"') == 2
     assert html.index("flat verdict") < html.index("vlan verdict")

@@ -14,7 +14,8 @@ from types import SimpleNamespace
 import pytest
 
 from orchestrator.checks import runner
-from orchestrator.checks.base import Check, CheckContext, CheckResult, CheckStopped
+from orchestrator.checks.base import Check, CheckContext, CheckStopped
+from orchestrator.results.verify import CheckRecord
 from orchestrator.checks.footprint import Footprint
 from orchestrator.checks.runner import Schedule
 
@@ -95,7 +96,7 @@ def simple_work(journal: Journal, hold=None):
                 hold[check.name]()
         finally:
             journal.leave(check.name)
-        return CheckResult(check.name, passed=True, evidence=f"{check.name} done")
+        return CheckRecord(check.name, passed=True, evidence=f"{check.name} done")
     return work
 
 
@@ -287,7 +288,7 @@ def test_work_gets_the_schedules_stop_event():
 
     def work(check, stop):
         seen.append(stop)
-        return CheckResult(check.name, passed=True)
+        return CheckRecord(check.name, passed=True)
 
     schedule = Schedule(checks("a"), {"a": None}, lambda m: None)
     schedule.run(work)
@@ -297,7 +298,7 @@ def test_work_gets_the_schedules_stop_event():
 def test_a_failed_check_is_a_result_not_a_crash():
     schedule = Schedule(checks("a", "b"), {"a": FREE(uses={"x"}), "b": FREE(uses={"y"})},
                         lambda m: None)
-    results = schedule.run(lambda check, stop: CheckResult(check.name, passed=check.name == "b",
+    results = schedule.run(lambda check, stop: CheckRecord(check.name, passed=check.name == "b",
                                                            failures=["no"] * (check.name == "a")))
     assert [(r.name, r.passed) for r in results] == [("a", False), ("b", True)]
     assert not schedule.stop.is_set()

@@ -19,10 +19,10 @@ from ...packets import (
 from ..base import Check, CheckContext, Demonstrated, record_erratum
 from ..footprint import Footprint
 from .common import (
-    client_bpf,
-    client_footprint,
     ZERO,
     Client,
+    client_bpf,
+    client_footprint,
     delivered,
     from_unconfigured,
     lease_terms,
@@ -95,14 +95,14 @@ def record_dora_errata(doras: list[Dora], errata: list[Demonstrated]) -> None:
                    f"DISCOVER {d.discover.ip.src}:{d.discover.udp.sport} > "
                    f"{d.discover.ip.dst}:{d.discover.udp.dport}, OFFER {d.offer.ip.src}:"
                    f"{d.offer.udp.sport} > {d.offer.ip.dst}:{d.offer.udp.dport} ({d.client}; "
-                   f"the same for {len(doras) - 1} more)")
-    by_relay = {dora.relay: dora for dora in reversed(doras)}
+                   f"the same for {len(doras) - 1} more)", d.discover)
+    by_relay = sorted({dora.relay: dora for dora in reversed(doras)}.values(), key=doras.index)
     record_erratum(errata, "relay-source", "; ".join(
         f"{r.relay} relays from {r.relayed.ip.src} with giaddr {r.relayed.dhcp.giaddr}"
-        for r in sorted(by_relay.values(), key=doras.index)))
+        for r in by_relay), by_relay[0].relayed)
     record_erratum(errata, "offer-unicast", "; ".join(
         f"{o.client}: BROADCAST flag {int(o.flag)} in DISCOVER -> OFFER to "
-        f"{o.offer.ip.dst} ({o.offer.eth.dst})" for o in doras))
+        f"{o.offer.ip.dst} ({o.offer.eth.dst})" for o in doras), d.offer)
 
 
 def judge_applied(c: Client, addr_text: str, route_text: str, resolv_text: str) -> str:
