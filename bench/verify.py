@@ -36,7 +36,6 @@ from orchestrator.lab import Lab, LabSettings  # noqa: E402
 from orchestrator.model import TopologyOptions, registry  # noqa: E402
 from orchestrator.verify import choose, verify  # noqa: E402
 
-
 TARGET = 1.4
 
 

@@ -28,7 +28,6 @@ from orchestrator.checks.rarp import (
 )
 from orchestrator.errors import TopologyError
 from orchestrator.ladder import build, mark_errata
-from orchestrator.results.verify import ErratumShown
 from orchestrator.ladder.labels import kind_of, label_of
 from orchestrator.model import Dhcp, Topology, TopologyOptions, registry, service
 from orchestrator.model.validation import problems
@@ -41,6 +40,7 @@ from orchestrator.packets.synth import (
     XIAOLI_MAC,
     XIAOMING_MAC,
 )
+from orchestrator.results.verify import ErratumShown
 from services import rarp_client, rarp_lookup
 from services.plan import daemons
 

@@ -10,9 +10,9 @@ import pytest
 from orchestrator.checks import check
 from orchestrator.checks.base import Check
 from orchestrator.checks.user import FunctionCheck, checks_in
-from orchestrator.verify import choose
 from orchestrator.errors import TopologyError
 from orchestrator.model import registry
+from orchestrator.verify import choose
 
 TOPOLOGY = '''
 """Two PCs on one switch, with a check of the user's own."""

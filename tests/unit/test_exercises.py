@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.results.verify import CheckRecord
 from orchestrator.exercises import catalogue, control, faults_net
 from orchestrator.exercises.faults import FaultError, Variant, seeded_index
 from orchestrator.exercises.session import (
@@ -24,6 +23,7 @@ from orchestrator.exercises.session import (
     grade,
 )
 from orchestrator.model import TopologyOptions, registry
+from orchestrator.results.verify import CheckRecord
 from services import plan
 
 TOPOLOGIES = ["enterprise", "home", "arp-lan", "tests/topologies/chain.py",

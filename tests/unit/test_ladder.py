@@ -386,8 +386,9 @@ def test_the_ladder_command_refuses_a_check_of_a_file_and_a_missing_path(tmp_pat
 
 
 def test_a_lost_capture_is_noted_and_the_other_checks_still_drawn(tmp_path, capsys):
-    from orchestrator.cli.ladder_cmd import show_ladders
     from dataclasses import replace
+
+    from orchestrator.cli.ladder_cmd import show_ladders
     _, record = results_dir(tmp_path)
     lost = replace(record, name="lost",
                    captures=(CaptureBlock(str(tmp_path / "gone" / "merged.pcap")),))

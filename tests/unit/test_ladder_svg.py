@@ -22,10 +22,10 @@ from orchestrator.ladder import (
     render_svg,
 )
 from orchestrator.ladder.model import BROADCAST, KINDS
-from orchestrator.results.verify import ErratumShown
 from orchestrator.ladder.svg import KIND_COLOURS, LADDER_CSS, short_label, standalone_svg
 from orchestrator.model import registry
 from orchestrator.packets import merge, synth
+from orchestrator.results.verify import ErratumShown
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -14,15 +14,14 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from orchestrator.cli import main
 from orchestrator.checks.base import Demonstrated
 from orchestrator.checks.evidence import recorded
-from orchestrator.packets import synth
-from orchestrator.report.charts import (Span, bar_chart, bins_of, histogram, tick_step,
-                                        timeline)
-from orchestrator.report.render import REPORT, write_report
+from orchestrator.cli import main
 from orchestrator.ladder.model import BROADCAST, Arrow, Ladder, Lifeline
 from orchestrator.ladder.svg import render_svg
+from orchestrator.packets import synth
+from orchestrator.report.charts import Span, bar_chart, bins_of, histogram, tick_step, timeline
+from orchestrator.report.render import REPORT, write_report
 from orchestrator.report.views import DRAWN_PER_LADDER, ReportInputError, within_budget
 from orchestrator.results import race as race_results, verify as results
 from orchestrator.results.verify import CheckRecord, Settings, VerifyRun

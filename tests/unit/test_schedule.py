@@ -15,9 +15,9 @@ import pytest
 
 from orchestrator.checks import runner
 from orchestrator.checks.base import Check, CheckContext, CheckStopped
-from orchestrator.results.verify import CheckRecord
 from orchestrator.checks.footprint import Footprint
 from orchestrator.checks.runner import Schedule
+from orchestrator.results.verify import CheckRecord
 
 pytestmark = pytest.mark.timeout(30)
 
