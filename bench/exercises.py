@@ -34,21 +34,23 @@ from orchestrator.exercises.catalogue import applicable  # noqa: E402
 from orchestrator.exercises.control import wait_started  # noqa: E402
 from orchestrator.exercises.session import BREAKS, Session, from_fault  # noqa: E402
 from orchestrator.lab import Lab, LabSettings  # noqa: E402
-from orchestrator.model import registry
+from orchestrator.model import registry  # noqa: E402
+from orchestrator.results import grade as grades  # noqa: E402
+from orchestrator.results.grade import Grade  # noqa: E402
 
 TOPOLOGIES = ["enterprise", "home", "arp-lan", "tests/topologies/chain.py",
               "tests/topologies/campus.py", "tests/topologies/tworelays.py"]
 
 
-def expected(graded: dict) -> list[str]:
+def expected(graded: Grade) -> list[str]:
     """What differs from the fault's promise: a broken check that passed,
     a kept one that failed."""
     wrong = []
-    for v in graded["checks"]:
-        if v["role"] == BREAKS and v["passed"]:
-            wrong.append(f"{v['check']} passed with the fault in place")
-        if v["role"] != BREAKS and not v["passed"]:
-            wrong.append(f"{v['check']} failed with the fault in place: {v['reason']}")
+    for v in graded.checks:
+        if v.role == BREAKS and v.passed:
+            wrong.append(f"{v.check} passed with the fault in place")
+        if v.role != BREAKS and not v.passed:
+            wrong.append(f"{v.check} failed with the fault in place: {v.reason}")
     return wrong
 
 
@@ -62,18 +64,17 @@ def one_fault(lab: Lab, spec: str, name: str, student: str | None, out: Path) ->
         session.apply()
         row["apply_s"] = round(time.monotonic() - started, 2)
         _, broken = session.check()
-        row["check_broken_s"] = broken["seconds"]
+        row["check_broken_s"] = round(broken.seconds, 3)
         row["broken_wrong"] = expected(broken)
-        first = next((v for v in broken["checks"] if v["role"] == BREAKS and not v["passed"]),
-                     None)
-        row["reason"] = first["reason"] if first else ""
+        first = next((v for v in broken.checks if v.role == BREAKS and not v.passed), None)
+        row["reason"] = first.reason if first else ""
         started = time.monotonic()
         session.solve()
         row["solve_s"] = round(time.monotonic() - started, 2)
         _, repaired = session.check()
-        row["check_solved_s"] = repaired["seconds"]
-        row["solved_wrong"] = [f"{v['check']} failed after solve: {v['reason']}"
-                               for v in repaired["checks"] if not v["passed"]]
+        row["check_solved_s"] = round(repaired.seconds, 3)
+        row["solved_wrong"] = [f"{v.check} failed after solve: {v.reason}"
+                               for v in repaired.checks if not v.passed]
     except Exception as exc:       # one fault's error must not hide the others' results
         row["error"] = f"{type(exc).__name__}: {exc}"
     row["ok"] = not row.get("error") and not row.get("broken_wrong") \
@@ -114,10 +115,10 @@ def measure(name: str, student: str | None) -> dict:
         started = time.monotonic()
         check = flowlab("exercise", "check", "--format", "json")
         check_s = time.monotonic() - started
-        graded = json.loads(check.stdout)
+        graded = grades.from_dict(json.loads(check.stdout))
         return {"fault": name, "symptom": shown["symptom"], "start_to_symptom_s":
                 round(to_symptom, 2), "check_s": round(check_s, 2),
-                "failed": [v["check"] for v in graded["checks"] if not v["passed"]],
+                "failed": [v.check for v in graded.checks if not v.passed],
                 "wrong": expected(graded)}
     finally:
         flowlab("down")

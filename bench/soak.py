@@ -30,6 +30,7 @@ sys.path.insert(0, str(REPO))
 
 from orchestrator.cli import output  # noqa: E402
 from orchestrator.network import ovs
+from orchestrator.results import ResultsError, verify as results  # noqa: E402
 from orchestrator.runs import cleanup
 
 FLOWLAB = [sys.executable, "-m", "orchestrator"]
@@ -101,11 +102,10 @@ def failed_checks(out: Path, index: int) -> dict[str, str]:
     the run's output is kept in /var/tmp/flowlab/soak-failed-<index> to be
     looked at (a soak is where the rare failure shows)."""
     try:
-        report = json.loads((out / "results.json").read_text())
-    except (OSError, ValueError) as exc:
-        return {"verify": f"no results.json: {exc}"}
-    failed = {c["name"]: (c["failures"] or ["?"])[0].splitlines()[0]
-              for c in report["checks"] if not c["passed"]}
+        run = results.read(out)
+    except ResultsError as exc:
+        return {"verify": str(exc)}
+    failed = {c.name: c.first_failure or "?" for c in run.checks if not c.passed}
     if failed:
         kept = Path("/var/tmp/flowlab") / f"soak-failed-{index}"
         shutil.rmtree(kept, ignore_errors=True)

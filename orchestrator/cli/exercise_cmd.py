@@ -16,6 +16,8 @@ from ..exercises.holder import exercise_dir, serve
 from ..exercises.session import Session, from_fault
 from ..lab import Lab, LabSettings
 from ..model import registry
+from ..results import grade as grade_record
+from ..results.grade import Grade
 from . import output
 from .common import (
     add_format_argument,
@@ -232,28 +234,27 @@ def _ask(args, message: dict) -> dict:
 def run_check(args) -> int:
     out = str(args.out.resolve()) if args.out else None
     result = _ask(args, {"op": "check", "out": out})
-    graded = result["grade"]
+    graded = grade_record.from_dict(result["grade"])
     if args.format == "json":
-        output.print_json(graded)
+        output.print_json(grade_record.to_dict(graded))
     else:
         show_grade(graded)
-        output.note(f"results: {result['directory']} (report.html, grade.json)")
-    return 0 if graded["solved"] else 1
+        output.note(f"results: {result['directory']} (report.html, {grade_record.FILE})")
+    return 0 if graded.solved else 1
 
 
-def show_grade(graded: dict) -> None:
+def show_grade(graded: Grade) -> None:
     rows = []
-    for v in graded["checks"]:
-        said = v["evidence"] if v["passed"] else v["reason"]
-        rows.append([v["check"], "pass" if v["passed"] else "FAIL",
-                     f"{v['points']}/{v['max_points']}", said])
-        if not v["passed"] and v["hint"]:
-            rows.append(["", "hint", "", v["hint"]])
-    output.table(f"{graded['exercise']}: {graded['points']}/{graded['max_points']} points",
+    for v in graded.checks:
+        rows.append([v.check, "pass" if v.passed else "FAIL", f"{v.points}/{v.max_points}",
+                     v.evidence if v.passed else v.reason])
+        if not v.passed and v.hint:
+            rows.append(["", "hint", "", v.hint])
+    output.table(f"{graded.exercise}: {graded.points}/{graded.max_points} points",
                  ["check", "result", "points", "why"], rows)
-    for v in graded["checks"]:
-        if not v["passed"] and v["packets"]:
-            output.out.print(f"\n{v['check']}: {v['reason']}\n  " + "\n  ".join(v["packets"]),
+    for v in graded.checks:
+        if not v.passed and v.packets:
+            output.out.print(f"\n{v.check}: {v.reason}\n  " + "\n  ".join(v.packets),
                              markup=False, soft_wrap=True)
 
 
@@ -299,8 +300,8 @@ def run_validate(args) -> int:
                 session.solve()
                 _, solved = session.check(progress=report)
         found = files.live_problems(intact, broken, solved)
-        live = {"intact": intact["points"], "broken": broken["points"],
-                "solved": solved["points"], "max_points": solved["max_points"]}
+        live = {"intact": intact.points, "broken": broken.points,
+                "solved": solved.points, "max_points": solved.max_points}
     if args.format == "json":
         output.print_json({"file": str(args.file), "topology": topo.name, "ok": not found,
                            "problems": found, "live": live})

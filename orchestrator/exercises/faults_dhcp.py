@@ -15,8 +15,15 @@ from ..checks.derived.http import sites
 from ..model import Topology
 from . import actions
 from .faults import Fault, ModelChange, ModelFault, Swap, Variant, names, with_params
-from .where import (clients_of, free_address, network_of, relayed_by, relays, same_domain,
-                    served_subnets)
+from .where import (
+    clients_of,
+    free_address,
+    network_of,
+    relayed_by,
+    relays,
+    same_domain,
+    served_subnets,
+)
 
 LAYER2 = "l2-scope"
 

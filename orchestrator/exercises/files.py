@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..model import Topology
+from ..results.grade import Grade
 from .catalogue import by_name as fault_by_name
 from .faults import FaultError, Variant, applicable_checks
 from .session import BREAKS, KEEPS, Decider, Exercise, deciders_of
@@ -222,22 +223,22 @@ def exercise_from(spec: ExerciseFile, topo: Topology, topo_spec: str,
                     spec.title, list(spec.choices))
 
 
-def live_problems(without_fault: dict, with_fault: dict, solved: dict) -> list[str]:
+def live_problems(without_fault: Grade, with_fault: Grade, solved: Grade) -> list[str]:
     """What the packets of a real run say is wrong with an exercise: the
     grades of its checks on the intact lab, with the faults, and after the
     reference repair."""
     found = []
-    for v in without_fault["checks"]:
-        if not v["passed"]:
-            found.append(f"check {v['check']} fails without the fault: {v['reason']}")
-    for v in with_fault["checks"]:
-        if v["role"] == BREAKS and v["passed"]:
-            found.append(f"the fault does not break check {v['check']} in the lab")
-        if v["role"] == KEEPS and not v["passed"]:
-            found.append(f"check {v['check']} fails with the fault though it should pass: "
-                         f"{v['reason']}")
-    for v in solved["checks"]:
-        if not v["passed"]:
-            found.append(f"check {v['check']} still fails after the reference repair: "
-                         f"{v['reason']}")
+    for v in without_fault.checks:
+        if not v.passed:
+            found.append(f"check {v.check} fails without the fault: {v.reason}")
+    for v in with_fault.checks:
+        if v.role == BREAKS and v.passed:
+            found.append(f"the fault does not break check {v.check} in the lab")
+        if v.role == KEEPS and not v.passed:
+            found.append(f"check {v.check} fails with the fault though it should pass: "
+                         f"{v.reason}")
+    for v in solved.checks:
+        if not v.passed:
+            found.append(f"check {v.check} still fails after the reference repair: "
+                         f"{v.reason}")
     return found

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from pathlib import Path
 
+from ..results import ResultsError, grade as grades
+from ..results.grade import Grade
 from ..results.verify import FILE as RESULTS_FILE
 from .control import STATE as EXERCISE_FILE
 from .faults import FaultError
@@ -28,11 +29,7 @@ class GradesError(FaultError):
     pass
 
 
-def is_grade(data) -> bool:
-    return isinstance(data, dict) and {"exercise", "checks", "points", "max_points"} <= set(data)
-
-
-def collect(directory: Path) -> list[tuple[Path, dict]]:
+def collect(directory: Path) -> list[tuple[Path, Grade]]:
     """Every grade under ``directory`` (``*.json``, recursively), in path order."""
     directory = Path(directory)
     if not directory.is_dir():
@@ -42,14 +39,9 @@ def collect(directory: Path) -> list[tuple[Path, dict]]:
         if path.name in (RESULTS_FILE, EXERCISE_FILE, ANSWERS_FILE):
             continue                           # a check directory's other files
         try:
-            data = json.loads(path.read_text())
-        except (OSError, ValueError) as exc:
-            refused.append(f"{path}: not JSON ({exc})")
-            continue
-        if not is_grade(data):
-            refused.append(f"{path}: not a grade of 'exercise check --format json'")
-            continue
-        found.append((path, data))
+            found.append((path, grades.read(path)))
+        except ResultsError as exc:
+            refused.append(str(exc))
     if refused:
         raise GradesError("\n".join(refused))
     if not found:
@@ -57,26 +49,26 @@ def collect(directory: Path) -> list[tuple[Path, dict]]:
     return found
 
 
-def table(grades: list[tuple[Path, dict]], root: Path) -> tuple[list[str], list[list]]:
+def table(found: list[tuple[Path, Grade]], root: Path) -> tuple[list[str], list[list]]:
     """The CSV's header and rows: fixed columns, then per check (in order of
     first appearance) its points and the reason it failed."""
     checks: list[str] = []
-    for _path, grade in grades:
-        checks += [v["check"] for v in grade["checks"] if v["check"] not in checks]
+    for _path, grade in found:
+        checks += [v.check for v in grade.checks if v.check not in checks]
     header = FIXED + [f"{c} {part}" for c in checks for part in ("points", "failing packet")]
     rows = []
-    for path, grade in grades:
-        by_check = {v["check"]: v for v in grade["checks"]}
-        row = [grade.get("student") or "", grade["exercise"], grade.get("topology", ""),
-               grade["points"], grade["max_points"], "yes" if grade.get("solved") else "no",
-               grade.get("checked_at", ""), str(path.relative_to(root))]
+    for path, grade in found:
+        by_check = {v.check: v for v in grade.checks}
+        row = [grade.student or "", grade.exercise, grade.topology, grade.points,
+               grade.max_points, "yes" if grade.solved else "no", grade.checked_at,
+               str(path.relative_to(root))]
         for check in checks:
             verdict = by_check.get(check)
             if verdict is None:
                 row += ["", ""]
             else:
-                row += [f"{verdict['points']}/{verdict['max_points']}",
-                        "" if verdict["passed"] else verdict["reason"]]
+                row += [f"{verdict.points}/{verdict.max_points}",
+                        "" if verdict.passed else verdict.reason]
         rows.append(row)
     return header, rows
 

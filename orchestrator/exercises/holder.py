@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from ..results import grade as grades
 from .control import EXERCISE_DIR, SOCKET, STATE, ControlError, Server
 from .session import Session
 
@@ -25,7 +26,7 @@ def serve(session: Session) -> Server:
         op = request.get("op")
         if op == "check":
             out, graded = session.check(request.get("out"), progress)
-            return {"directory": str(out), "grade": graded}
+            return {"directory": str(out), "grade": grades.to_dict(graded)}
         if op == "solve":
             progress("applying the reference repair")
             session.solve()

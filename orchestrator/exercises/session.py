@@ -26,6 +26,8 @@ from typing import Callable
 
 from ..checks import by_name as checks_by_name
 from ..model import Topology
+from ..results import grade as grades
+from ..results.grade import Grade, Verdict
 from ..results.verify import CheckRecord
 from ..verify import verify
 from . import actions, checkpoint
@@ -33,7 +35,6 @@ from .catalogue import applicable as applicable_faults, by_name as fault_by_name
 from .faults import FaultError, Variant
 
 BREAKS, KEEPS = "breaks", "keeps"
-GRADE_FILE = "grade.json"
 ANSWERS_FILE = "answers.json"
 
 
@@ -96,35 +97,17 @@ def from_fault(name: str, topo: Topology, spec: str, student: str | None) -> Exe
 
 # -- grading -------------------------------------------------------------------------
 
-@dataclass
-class Verdict:
-    """One check's outcome as the exercise grades it."""
-
-    check: str
-    role: str
-    passed: bool
-    points: int
-    max_points: int
-    reason: str = ""               # a failed check's first line: what was missing
-    packets: list[str] = field(default_factory=list)   # the packets it shows, in words
-    hint: str = ""
-    evidence: str = ""
-
-
 PACKET_LINES = 6
 
 
 def verdict(decider: Decider, result: CheckRecord) -> Verdict:
-    found = Verdict(decider.check, decider.role, result.passed,
-                    decider.points if result.passed else 0, decider.points,
-                    evidence=result.evidence if result.passed else "")
-    if not result.passed:
-        text = "\n".join(result.failures) or "failed without a reason"
-        lines = [line.strip() for line in text.splitlines() if line.strip()]
-        found.reason = reason_of(lines)
-        found.packets = lines[1:1 + PACKET_LINES]
-        found.hint = decider.hint
-    return found
+    if result.passed:
+        return Verdict(decider.check, decider.role, True, decider.points, decider.points,
+                       evidence=result.evidence)
+    text = "\n".join(result.failures) or "failed without a reason"
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return Verdict(decider.check, decider.role, False, 0, decider.points, reason_of(lines),
+                   tuple(lines[1:1 + PACKET_LINES]), decider.hint)
 
 
 COUNT_SUMMARY = re.compile(r"^\d+ of \d+ .*failed$")
@@ -144,18 +127,13 @@ def reason_of(lines: list[str]) -> str:
     return first
 
 
-def grade(exercise: Exercise, results: tuple[CheckRecord, ...], seconds: float) -> dict:
+def grade(exercise: Exercise, results: tuple[CheckRecord, ...], seconds: float) -> Grade:
     by_check = {r.name: r for r in results}
-    verdicts = [verdict(d, by_check[d.check]) for d in exercise.deciders if d.check in by_check]
-    return {
-        "exercise": exercise.name, "topology": exercise.topology,
-        "student": exercise.student, "symptom": exercise.symptom,
-        "solved": all(v.passed for v in verdicts),
-        "points": sum(v.points for v in verdicts),
-        "max_points": sum(v.max_points for v in verdicts),
-        "seconds": round(seconds, 3), "checked_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "checks": [asdict(v) for v in verdicts],
-    }
+    return Grade(exercise.name, exercise.topology,
+                 tuple(verdict(d, by_check[d.check])
+                       for d in exercise.deciders if d.check in by_check),
+                 exercise.student, exercise.symptom, seconds,
+                 time.strftime("%Y-%m-%dT%H:%M:%S%z"))
 
 
 # -- a session on a lab -----------------------------------------------------------------
@@ -235,7 +213,7 @@ class Session:
         return [c for c in known.values() if c.name in names]
 
     def check(self, out: Path | None = None,
-              progress: Callable[[str], None] = lambda message: None) -> tuple[Path, dict]:
+              progress: Callable[[str], None] = lambda message: None) -> tuple[Path, Grade]:
         """Run the deciding checks against the lab as it is; write
         results.json, grade.json and report.html in ``out`` (default: the
         next ``checks/N`` of the session's directory)."""
@@ -243,5 +221,5 @@ class Session:
         out = Path(out) if out else self.directory / "checks" / f"{self.attempts:03d}"
         run = verify(self.lab, self.checks(), out, progress=progress, note=progress)
         graded = grade(self.exercise, run.checks, run.seconds)
-        (out / GRADE_FILE).write_text(json.dumps(graded, indent=2))
+        grades.write(graded, out)
         return out, graded

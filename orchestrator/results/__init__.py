@@ -1,5 +1,6 @@
-"""The records a run leaves: what verify proved (:mod:`.verify`, results.json)
-and what the relay race measured (:mod:`.race`, race.json).
+"""The records a run leaves: what verify proved (:mod:`.verify`, results.json),
+what the relay race measured (:mod:`.race`, race.json) and how an exercise
+was graded (:mod:`.grade`, grade.json).
 
 Each file has one owner here: its name, its keys and its format version are
 known to this package only.  Everyone else (the CLI, the report, the ladder,

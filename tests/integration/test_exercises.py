@@ -23,6 +23,8 @@ from orchestrator.exercises.control import wait_started
 from orchestrator.exercises.session import BREAKS, KEEPS, Session, from_fault
 from orchestrator.lab import Lab, LabSettings
 from orchestrator.model import registry
+from orchestrator.results import grade as grade_record, verify as results
+from orchestrator.results.grade import Grade, Verdict
 
 pytestmark = [pytest.mark.root, pytest.mark.timeout(600)]
 
@@ -52,10 +54,10 @@ def test_a_class_on_the_chain_through_the_command_line(tmp_path, untouched_machi
         check = flowlab("exercise", "check", *run, "--format", "json", "--out",
                         str(tmp_path / "a1"))
         assert check.returncode == 1, check.stderr
-        graded = json.loads(check.stdout)
+        graded = grade_record.from_dict(json.loads(check.stdout))
         reach = by_check(graded)["reach"]
-        assert not reach["passed"] and "did not reach" in reach["reason"], reach
-        assert by_check(graded)["l2-scope"]["passed"]
+        assert not reach.passed and "did not reach" in reach.reason, reach
+        assert by_check(graded)["l2-scope"].passed
         assert (tmp_path / "a1" / "report.html").is_file()
         (tmp_path / "class").mkdir()
         (tmp_path / "class" / "alice-1.json").write_text(check.stdout)
@@ -74,7 +76,8 @@ def test_a_class_on_the_chain_through_the_command_line(tmp_path, untouched_machi
 
         assert flowlab("exercise", "reset", *run).returncode == 0
         again = flowlab("exercise", "check", *run, "--format", "json")
-        assert again.returncode == 1 and not by_check(json.loads(again.stdout))["reach"]["passed"]
+        assert again.returncode == 1
+        assert not by_check(grade_record.from_dict(json.loads(again.stdout)))["reach"].passed
 
         grades = flowlab("exercise", "grades", str(tmp_path / "class"))
         assert grades.returncode == 0, grades.stderr
@@ -97,24 +100,24 @@ def enterprise(untouched_machine_module):
         yield lab
 
 
-def by_check(graded: dict) -> dict:
-    return {v["check"]: v for v in graded["checks"]}
+def by_check(graded: Grade) -> dict[str, Verdict]:
+    return {v.check: v for v in graded.checks}
 
 
-def assert_broken(graded: dict, check: str, *said: str) -> None:
-    verdicts = by_check(graded)
-    assert not verdicts[check]["passed"], verdicts[check]
+def assert_broken(graded: Grade, check: str, *said: str) -> None:
+    verdict = by_check(graded)[check]
+    assert not verdict.passed, verdict
     for words in said:
-        assert words in verdicts[check]["reason"], verdicts[check]["reason"]
-    for v in graded["checks"]:
-        if v["role"] == KEEPS:
-            assert v["passed"], v
-    assert not graded["solved"] and graded["points"] < graded["max_points"]
+        assert words in verdict.reason, verdict.reason
+    for v in graded.checks:
+        if v.role == KEEPS:
+            assert v.passed, v
+    assert not graded.solved and graded.points < graded.max_points
 
 
-def assert_solved(graded: dict) -> None:
-    assert graded["solved"], [v["reason"] for v in graded["checks"] if not v["passed"]]
-    assert graded["points"] == graded["max_points"]
+def assert_solved(graded: Grade) -> None:
+    assert graded.solved, [v.reason for v in graded.checks if not v.passed]
+    assert graded.points == graded.max_points
 
 
 @pytest.mark.parametrize("fault, student, check, said", [
@@ -131,8 +134,8 @@ def test_fault_breaks_its_check_and_solve_repairs_it(enterprise, tmp_path, fault
     session.apply()
     out, broken = session.check()
     assert_broken(broken, check, *said)
-    assert (out / "results.json").is_file() and (out / "report.html").is_file()
-    assert json.loads((out / "grade.json").read_text()) == broken
+    assert results.read(out).check(check).passed is False and (out / "report.html").is_file()
+    assert grade_record.read(out / grade_record.FILE) == broken
     session.solve()
     _, repaired = session.check()
     assert_solved(repaired)

@@ -23,6 +23,7 @@ from orchestrator.exercises.session import (
     grade,
 )
 from orchestrator.model import TopologyOptions, registry
+from orchestrator.results import grade as grades
 from orchestrator.results.verify import CheckRecord
 from services import plan
 
@@ -322,13 +323,14 @@ def test_grade_names_the_missing_packet_and_the_hint():
         "pairs that failed:\n  echo 10.9.0.11 > 10.9.1.13 ..."])
     passed = CheckRecord("l2-scope", True, evidence="4 broadcasts heard by their domain only")
     graded = grade(exercise, [failed, passed], 3.2)
-    assert graded["points"] == 1 and graded["max_points"] == 4 and not graded["solved"]
-    reach = graded["checks"][0]
-    assert reach["reason"].startswith("1 of 12 pairs did not reach: echo 10.9.0.11 > 10.9.1.13")
-    assert "r1 has no route to 10.9.1.0/24" in reach["reason"]
-    assert reach["packets"][0] == "pairs that failed:"
-    assert reach["hint"] == "look at r1's routes"
-    assert graded["checks"][1]["hint"] == "" and graded["checks"][1]["passed"]
+    assert graded.points == 1 and graded.max_points == 4 and not graded.solved
+    reach = graded.checks[0]
+    assert reach.reason.startswith("1 of 12 pairs did not reach: echo 10.9.0.11 > 10.9.1.13")
+    assert "r1 has no route to 10.9.1.0/24" in reach.reason
+    assert reach.packets[0] == "pairs that failed:"
+    assert reach.hint == "look at r1's routes"
+    assert graded.checks[1].hint == "" and graded.checks[1].passed
+    assert grades.from_dict(json.loads(json.dumps(grades.to_dict(graded)))) == graded
 
 
 def test_a_counted_failure_is_graded_by_the_first_one_it_counts():
@@ -337,7 +339,7 @@ def test_a_counted_failure_is_graded_by_the_first_one_it_counts():
         "2 of 3 DHCP interface(s) failed\nnot bound: xiaoming:xiaoming-eth0\n"
         "xiaoming (xiaoming-eth0, 02:00:0a:01:01:02): the DHCP exchange stopped at step 3 of "
         "10: no DISCOVER relayed by gw1\n  12.0 DHCP DISCOVER xid 0x1"])
-    reason = grade(exercise, [failed], 1.0)["checks"][0]["reason"]
+    reason = grade(exercise, [failed], 1.0).checks[0].reason
     assert reason == ("2 of 3 DHCP interface(s) failed: xiaoming (xiaoming-eth0, "
                       "02:00:0a:01:01:02): the DHCP exchange stopped at step 3 of 10: no "
                       "DISCOVER relayed by gw1")
@@ -346,7 +348,7 @@ def test_a_counted_failure_is_graded_by_the_first_one_it_counts():
 def test_grade_of_a_repaired_lab_is_full_marks():
     exercise = exercise_of(Decider("reach", 2), Decider("l2-scope", 1, KEEPS))
     graded = grade(exercise, [CheckRecord("reach", True), CheckRecord("l2-scope", True)], 1.0)
-    assert graded["solved"] and graded["points"] == graded["max_points"] == 3
+    assert graded.solved and graded.points == graded.max_points == 3
 
 
 def test_exercise_of_a_fault_decides_by_what_it_breaks_then_what_it_keeps():

@@ -173,10 +173,12 @@ def _empty(tmp_path: Path) -> Path:
 
 
 def test_live_problems_name_a_check_failing_without_the_fault():
+    from orchestrator.results.grade import Grade, Verdict
+
     def graded(**passed):
-        return {"checks": [{"check": c, "role": BREAKS if c == "dhcp" else KEEPS,
-                            "passed": ok, "reason": "" if ok else f"{c} broke"}
-                           for c, ok in passed.items()]}
+        return Grade("x", "t", tuple(Verdict(c, BREAKS if c == "dhcp" else KEEPS, ok, int(ok), 1,
+                                             "" if ok else f"{c} broke")
+                                     for c, ok in passed.items()))
     assert files.live_problems(graded(dhcp=True, reach=True), graded(dhcp=False, reach=True),
                                graded(dhcp=True, reach=True)) == []
     found = files.live_problems(graded(dhcp=True, reach=False), graded(dhcp=True, reach=False),

@@ -142,3 +142,26 @@ def test_a_report_that_cannot_be_drawn_is_noted_and_the_verdict_stands(tmp_path,
     run = verify(NoNetwork(), [Said("one")], tmp_path, note=notes.append)
     assert run.passed and results.read(tmp_path) == run
     assert notes == ["no report.html: ValueError(\"a drawing's bug\")"]
+
+
+# ---------------------------------------------------------------- grades
+
+def test_a_grade_is_written_and_read_back_and_adds_up(tmp_path):
+    from orchestrator.results import grade as grades
+    from orchestrator.results.grade import Grade, Verdict
+    graded = Grade("nat-off", "enterprise", (
+        Verdict("reach", "breaks", False, 0, 2, "no reply", ("12.0 ICMP echo",), "look at edge"),
+        Verdict("l2-scope", "keeps", True, 1, 1, evidence="heard")), "s1", "no web", 3.25,
+        "2026-12-04T10:00:00+0000")
+    assert (graded.points, graded.max_points, graded.solved) == (1, 3, False)
+    path = grades.write(graded, tmp_path)
+    assert path.name == "grade.json" and grades.read(path) == graded
+    data = json.loads(path.read_text())
+    assert (data["points"], data["max_points"], data["solved"]) == (1, 3, False)
+
+
+def test_a_file_that_is_not_a_grade_is_refused_naming_it(tmp_path):
+    from orchestrator.results import grade as grades
+    (tmp_path / "notes.json").write_text('{"todo": 1}')
+    with pytest.raises(ResultsError, match="notes.json: not a grade"):
+        grades.read(tmp_path / "notes.json")
