@@ -12,7 +12,7 @@ from pathlib import Path
 from orchestrator.model import Topology
 
 from .base import Context, Daemon, Launch
-from .dhcp_client import CLIENTS, client_interfaces
+from .dhcp_client import CLIENTS, DHCP_CLIENT, client_interfaces
 from .registry import KINDS
 
 
@@ -33,7 +33,7 @@ def daemons(topo: Topology, run_path: Path) -> list[Daemon]:
         resolv = next((file for s in services if (file := s.lease_dns_file)),
                       str(base / "etc" / "resolv.conf"))
         for iface in client_interfaces(topo, host.name):
-            ctx = Context(topo, host, None, base / "dhcp-client", base / "etc")
+            ctx = Context(topo, host, None, base / DHCP_CLIENT, base / "etc")
             found.append(CLIENTS[iface.dhcp.client](ctx, iface, resolv))
     return found
 
