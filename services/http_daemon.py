@@ -14,7 +14,7 @@ from .kind import ServiceDaemon
 from .web.config import MODES, render_config
 
 HTTP = "http"
-NORMAL = "normal"            # the server as browsers meet it; "textbook" is the other
+NORMAL = "normal"        # the default mode: a server as browsers meet it (else "textbook")
 
 
 class HttpDaemon(ServiceDaemon):
