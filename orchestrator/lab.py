@@ -36,7 +36,7 @@ from mininet.log import setLogLevel
 from mininet.net import Mininet
 
 from services import plan
-from services.dhcp_client import DhcpClient
+from services.dhcp_client import DHCP_CLIENT, DhcpClient
 from services.lease import Lease
 
 from .controller.launcher import NAME as CONTROLLER, Controller, ControllerSettings
@@ -47,7 +47,7 @@ from .model.validation import validate
 from .network import capabilities, netbuild, ovs
 from .network.nodes import RUN_ENV, ControllerTarget, FlowlabHost
 from .processes.binaries import require_all
-from .processes.services_api import DHCP_CLIENT, Services, Unbound
+from .processes.services_api import Services, Unbound
 from .processes.supervisor import ROOT_NAMESPACE, NotReady, Supervisor, tail
 from .runs import cleanup, retention
 from .runs.rundir import UP, Process, RunDir, RunState

@@ -161,6 +161,10 @@ class Daemon:
         return Launch(name=self.label, node=self.ctx.host.name, stage=self.stage, **fields)
 
 
+# What our own Python daemons (services.dns, services.web) print once serving.
+READY_LINE = r"(?m)^ready "
+
+
 def python_module(module: str, *args: str) -> list[str]:
     """argv running one of our own Python daemons with this interpreter
     (the venv's, which has dnslib and the project installed)."""

@@ -5,16 +5,21 @@ its own config, lease and hook files in the run directory, and the hook
 script of ``templates/dhcp-client-hook.sh.j2``, which applies the lease
 inside the node only and records it.  The record appearing is the
 readiness: the lease is bound.
+
+The client is no kind a topology declares: every interface with
+``dhcp=Dhcp(...)`` runs one, found in ``lab.services`` as :data:`DHCP_CLIENT`.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from orchestrator.model import Interface
+from orchestrator.model import Interface, Topology
 
 from .base import STAGE_CLIENTS, Context, Daemon, FileAppears, Launch, render
 from .lease import Lease
+
+DHCP_CLIENT = "dhcp-client"
 
 # How long an ARP probe waits for a defender.  RFC 5227 waits 1-2 s; an
 # emulated LAN answers in microseconds, so 300 ms proves as much, and every
@@ -108,3 +113,7 @@ class Udhcpc(DhcpClient):
 
 
 CLIENTS = {"dhclient": Dhclient, "udhcpc": Udhcpc}
+
+
+def client_interfaces(topo: Topology, node: str) -> list[Interface]:
+    return [i for i in topo.interfaces(node) if i.dhcp is not None]

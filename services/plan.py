@@ -1,29 +1,19 @@
 """Which daemons a topology runs, where, and in what order.
 
-The one place that maps a declared service kind (and backend) to a daemon
-class, and every DHCP interface to a client, so that the lab, the tests and
-``validate`` agree on what a topology will run.
+Every declared service becomes the daemon its kind's class makes of it
+(:data:`services.registry.KINDS`), and every DHCP interface a client, so
+that the lab, the tests and ``validate`` agree on what a topology will run.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from orchestrator.model import Host, Topology
+from orchestrator.model import Topology
 
 from .base import Context, Daemon, Launch
-from .dhcp import Dhcrelay, client_interfaces, server_class
-from .dhcp_client import CLIENTS
-from .dns_cache import DnsmasqCache
-
-
-def _daemon_classes() -> dict[str, type[Daemon]]:
-    """Service kind -> daemon class, for the kinds with a single backend."""
-    from .dns_daemons import DnsAuthoritative, DnsResolver
-    from .rarp import RarpServer
-    from .web_daemon import WebServer
-    return {"dhcp-relay": Dhcrelay, "dns-cache": DnsmasqCache, "dns-resolver": DnsResolver,
-            "dns-authoritative": DnsAuthoritative, "http": WebServer, "rarp-server": RarpServer}
+from .dhcp_client import CLIENTS, DHCP_CLIENT, client_interfaces
+from .registry import KINDS
 
 
 def node_dir(run_path: Path, node: str) -> Path:
@@ -32,31 +22,21 @@ def node_dir(run_path: Path, node: str) -> Path:
 
 def daemons(topo: Topology, run_path: Path) -> list[Daemon]:
     """Every daemon of the topology, servers first, DHCP clients last."""
-    classes = _daemon_classes()
     found: list[Daemon] = []
     for host in topo.hosts():
         base = node_dir(run_path, host.name)
-        caches = []
-        for svc in host.services:
-            ctx = Context(topo, host, svc, base / svc.kind, base / "etc")
-            if svc.kind == "dhcp-server":
-                backend = svc.params.get("backend") or topo.options.dhcp_server
-                found.append(server_class(backend)(ctx))
-            else:
-                daemon = classes[svc.kind](ctx)
-                found.append(daemon)
-                if isinstance(daemon, DnsmasqCache):
-                    caches.append(daemon)
+        services = [KINDS[svc.kind].create(Context(topo, host, svc, base / svc.kind, base / "etc"))
+                    for svc in host.services]
+        found += services
+        # The lease's DNS servers go to a service that takes them (a local
+        # cache), else straight into the node's own resolv.conf.
+        resolv = next((file for s in services if (file := s.lease_dns_file)),
+                      str(base / "etc" / "resolv.conf"))
         for iface in client_interfaces(topo, host.name):
-            resolv = caches[0].upstream_file if caches else str(base / "etc" / "resolv.conf")
-            ctx = Context(topo, host, None, base / "dhcp-client", base / "etc")
+            ctx = Context(topo, host, None, base / DHCP_CLIENT, base / "etc")
             found.append(CLIENTS[iface.dhcp.client](ctx, iface, resolv))
     return found
 
 
 def launches(topo: Topology, run_path: Path) -> list[Launch]:
     return [daemon.launch() for daemon in daemons(topo, run_path)]
-
-
-def runs_dns_cache(host: Host) -> bool:
-    return any(s.kind == "dns-cache" for s in host.services)

@@ -4,7 +4,7 @@
 does, for each MAC's name (``ether_ntohost``: the ethers database) and for
 that name's address (``gethostbyname``: the hosts database), and exits 1
 naming every entry that does not come back as the model wrote it.  Run in
-rarpd's private /etc (:func:`services.rarp.in_private_etc`), it proves that
+rarpd's private /etc (:func:`services.rarp_server.in_private_etc`), it proves that
 the files rarpd will read answer what the topology declares.
 """
 

@@ -21,6 +21,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from itertools import pairwise
 
+from services.dns_cache import DNS_CACHE
+from services.dns_resolver import DNS_RESOLVER
+
 from ..capture.tcpdump import point_label
 from ..model import Interface
 from ..packets import (
@@ -279,8 +282,8 @@ def judge_shared_cache(w: SharedWires, c: Chain, first: Packet) -> str:
 def to_cool(lab, nodes: set[str]) -> list:
     """Every recursive resolver and the local caches of ``nodes``: what
     :func:`restart_cold` restarts, and what a footprint says it changes."""
-    return [i for i in lab.services.all() if i.kind == "dns-resolver"
-            or (i.kind == "dns-cache" and i.node in nodes)]
+    return [i for i in lab.services.all() if i.kind == DNS_RESOLVER
+            or (i.kind == DNS_CACHE and i.node in nodes)]
 
 
 def cooled(lab, nodes: set[str]) -> set[str]:
@@ -305,7 +308,7 @@ def chain_facts(ctx: CheckContext, client: str, neighbour: str) -> Chain:
         raise ExpectationFailed(f"{client} holds no DHCP lease with a DNS server: {lease}")
     resolver = str(lease.dns[0])
     forwarder = next(s for s in topo.node(interface_with(ctx, resolver).node).services
-                     if s.kind == "dns-resolver")
+                     if s.kind == DNS_RESOLVER)
     public = next(i for i in topo.interfaces() if i.nat_outside)
 
     def address(node: str) -> str:

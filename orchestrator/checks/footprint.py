@@ -33,6 +33,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address
 
+from services.dns_authoritative import DNS_AUTHORITATIVE
+from services.dns_cache import DNS_CACHE
+from services.dns_resolver import DNS_RESOLVER
+
 from ..model.paths import Network
 
 
@@ -125,7 +129,7 @@ def dhcp_filter(mac: str, address: str | None = None, arp: bool = False) -> str:
     return text
 
 
-DNS_KINDS = ("dns-cache", "dns-resolver", "dns-authoritative")
+DNS_KINDS = (DNS_CACHE, DNS_RESOLVER, DNS_AUTHORITATIVE)
 
 
 def name_lookups(net: Network, client: str) -> set[str]:
@@ -136,7 +140,7 @@ def name_lookups(net: Network, client: str) -> set[str]:
     for host in net.topo.hosts():
         kinds = {s.kind for s in host.services} & set(DNS_KINDS)
         if host.name != client:
-            kinds.discard("dns-cache")          # another PC's cache is not asked
+            kinds.discard(DNS_CACHE)            # another PC's cache is not asked
         if kinds:
             touched |= {f"dns@{host.name}"} | route_nodes(net, client, host.name)
     return touched

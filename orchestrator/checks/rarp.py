@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from typing import Mapping
 
 from services.base import python_module
-from services.rarp import RarpEntry, rarp_table, server_interface
+from services.dhcp_client import DHCP_CLIENT
+from services.rarp_server import RARP_SERVER, RarpEntry, rarp_table, server_interface
 
 from ..capture.tcpdump import point_label
 from ..errors import LabError
@@ -52,7 +53,6 @@ RARP_TYPE = 0x8035
 # was answering while the others went unanswered.
 CLIENT_WAIT = 1.0
 UNKNOWN_MAC_BASE = "02:52:41:52:50:"     # 'R' 'A' 'R' 'P': locally administered
-CLIENT_SERVICE = "dhcp-client"
 
 
 @dataclass(frozen=True)
@@ -124,7 +124,7 @@ def find_roles(topo: Topology) -> Roles | None:
              if any(getattr(topo.find(s), "mixed_subnets", False) for s in d.switches)}
     for host in topo.hosts():
         for svc in host.services:
-            if svc.kind != "rarp-server":
+            if svc.kind != RARP_SERVER:
                 continue
             listen = server_interface(topo, host, dict(svc.params))
             if listen is None or listen.address is None:
@@ -330,7 +330,7 @@ class RarpVsDhcp(Check):
         wires = [(c.node, c.iface) for c in clients] + relay_points
         with ctx.capture(_points(wires), DHCP_BPF) as dhcp_capture:
             lab.services.restart_dhcp_clients(
-                [lab.services.find(CLIENT_SERVICE, c.node, c.iface) for c in clients])
+                [lab.services.find(DHCP_CLIENT, c.node, c.iface) for c in clients])
         server_points = [(cast.server.node, i.name) for i in lab.topo.interfaces(cast.server.node)]
         with ctx.capture(_points(wires + server_points)) as rarp_capture:
             asked = {cast.near: [cast.near.mac, cast.unknown_mac]}

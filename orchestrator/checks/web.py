@@ -20,6 +20,8 @@ import sys
 import time
 from dataclasses import dataclass
 
+from services.http_daemon import HTTP, HttpDaemon
+
 from ..errors import LabError
 from ..lab import Lab
 from ..packets import (
@@ -83,8 +85,9 @@ def textbook_rows(request_length: int, response_length: int) -> list[tuple]:
 def port_of(lab: Lab, mode: str) -> int:
     """The port of the web node's server in ``mode`` (``normal``, ``textbook``)."""
     for service in lab.topo.find(WEB).services:
-        if service.kind == "http" and service.params.get("mode", "normal") == mode:
-            return int(service.params.get("port", 80))
+        settings = HttpDaemon.settings(service)
+        if service.kind == HTTP and settings["mode"] == mode:
+            return int(settings["port"])
     raise LabError(f"{WEB} runs no {mode} http server")
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import os
 
+from services.dhcp_server import BACKENDS
+
 from ..controller.launcher import KINDS, ControllerSettings, choose
 from ..errors import FlowlabError, NoLabRunning
 from ..model import Topology, TopologyOptions
@@ -37,7 +39,7 @@ def add_topology_arguments(parser: argparse.ArgumentParser, vlan_default: bool =
                              "switches, every access port in one broadcast domain (the DHCP "
                              "relay race set-up); default "
                              + ("--vlan" if vlan_default else "--no-vlan"))
-    parser.add_argument("--dhcp-server", choices=("dnsmasq", "isc"),
+    parser.add_argument("--dhcp-server", choices=tuple(BACKENDS),
                         help="DHCP server backend (default: the topology's choice)")
     parser.add_argument("--guests", type=_positive, metavar="N",
                         help="DHCP hosts, for a topology that takes them (scale: default 100)")

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from services.base import Launch, LogLine, python_module
+from services.dhcp_relay import DHCP_RELAY
+from services.dhcp_server import DHCP_SERVER
 
 from ..errors import FlowlabError, LabError
 from ..model import Interface, Topology
@@ -119,10 +121,10 @@ def _dhcp_roles(topo: Topology) -> tuple[set[tuple[str, str]], set[str]]:
     downstream, trusted_nodes = set(), set()
     for host in topo.hosts():
         for svc in host.services:
-            if svc.kind == "dhcp-relay":
+            if svc.kind == DHCP_RELAY:
                 trusted_nodes.add(host.name)
                 downstream |= {(host.name, name) for name in svc.params.get("downstream", ())}
-            elif svc.kind == "dhcp-server":
+            elif svc.kind == DHCP_SERVER:
                 trusted_nodes.add(host.name)
                 downstream |= {(host.name, i.name) for i in topo.interfaces(host.name)}
     return downstream, trusted_nodes

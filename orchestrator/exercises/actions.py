@@ -14,9 +14,10 @@ from dataclasses import replace
 
 from services import plan
 from services.base import FileAppears
+from services.dhcp_client import DHCP_CLIENT
 
 from ..errors import LabError
-from ..processes.services_api import DHCP_CLIENT, kind_of
+from ..processes.services_api import kind_of
 
 SETTLE_SECONDS = 5.0
 """How long a restarted DHCP client that is not expected to bind is given

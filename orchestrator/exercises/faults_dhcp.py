@@ -11,6 +11,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from services.dhcp_relay import DHCP_RELAY
+from services.dhcp_server import DHCP_SERVER
+
 from ..checks.derived.http import sites
 from ..model import Topology
 from . import actions
@@ -54,11 +57,11 @@ class RelayStopped(Fault):
         return [(i.node, i.name) for i in relayed_by(lab.topo, variant.target["router"])]
 
     def apply(self, lab, variant: Variant) -> None:
-        lab.services.stop(lab.services.find("dhcp-relay", variant.target["router"]))
+        lab.services.stop(lab.services.find(DHCP_RELAY, variant.target["router"]))
         actions.restart_clients(lab, self._clients(lab, variant), wait=False)
 
     def solve(self, lab, variant: Variant) -> None:
-        instance = lab.services.find("dhcp-relay", variant.target["router"])
+        instance = lab.services.find(DHCP_RELAY, variant.target["router"])
         if not lab.services.is_running(instance):
             lab.services.start(instance)
         actions.restart_clients(lab, self._clients(lab, variant), wait=True)
@@ -84,8 +87,8 @@ class RelayWrongServer(ModelFault):
 
     def transform(self, topo: Topology, variant: Variant) -> ModelChange:
         router = variant.target["router"]
-        with_params(topo, router, "dhcp-relay", server=variant.target["server"])
-        return ModelChange(topo, [Swap("dhcp-relay", router)],
+        with_params(topo, router, DHCP_RELAY, server=variant.target["server"])
+        return ModelChange(topo, [Swap(DHCP_RELAY, router)],
                            [(i.node, i.name) for i in relayed_by(topo, router)],
                            wait_clients=False)
 
@@ -112,10 +115,10 @@ class RelayDeafInterface(ModelFault):
 
     def transform(self, topo: Topology, variant: Variant) -> ModelChange:
         router, ifname = variant.target["router"], variant.target["interface"]
-        params = next(s.params for s in topo.node(router).services if s.kind == "dhcp-relay")
-        with_params(topo, router, "dhcp-relay",
+        params = next(s.params for s in topo.node(router).services if s.kind == DHCP_RELAY)
+        with_params(topo, router, DHCP_RELAY,
                     downstream=[i for i in params["downstream"] if i != ifname])
-        return ModelChange(topo, [Swap("dhcp-relay", router)],
+        return ModelChange(topo, [Swap(DHCP_RELAY, router)],
                            [(i.node, i.name) for i in _behind(topo, router, ifname)],
                            wait_clients=False)
 
@@ -162,13 +165,13 @@ class _ServerOption(ModelFault):
 
     def transform(self, topo: Topology, variant: Variant) -> ModelChange:
         server, network = variant.target["server"], variant.target["subnet"]
-        params = next(s.params for s in topo.node(server).services if s.kind == "dhcp-server")
+        params = next(s.params for s in topo.node(server).services if s.kind == DHCP_SERVER)
         subnets = [self.wrong(s, variant.target[self.option]) if str(s.network) == network
                    else s for s in params["subnets"]]
-        with_params(topo, server, "dhcp-server", subnets=subnets)
+        with_params(topo, server, DHCP_SERVER, subnets=subnets)
         served = next(s for s in params["subnets"] if str(s.network) == network)
         clients = [(i.node, i.name) for i in clients_of(topo, server, served.network)]
-        return ModelChange(topo, [Swap("dhcp-server", server)], clients, wait_clients=True)
+        return ModelChange(topo, [Swap(DHCP_SERVER, server)], clients, wait_clients=True)
 
     def wrong(self, subnet, value: str):
         raise NotImplementedError

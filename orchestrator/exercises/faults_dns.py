@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from ipaddress import IPv4Address
 
+from services.dns_resolver import DNS_RESOLVER
+
 from ..checks.derived.dns import lookups
 from ..model import Topology
 from .faults import ModelChange, ModelFault, Swap, Variant, with_params
@@ -50,14 +52,14 @@ class ResolverDeadUpstream(ModelFault):
 
     def transform(self, topo: Topology, variant: Variant) -> ModelChange:
         node, dead = variant.target["resolver"], variant.target["upstream"]
-        params = next(s.params for s in topo.node(node).services if s.kind == "dns-resolver")
+        params = next(s.params for s in topo.node(node).services if s.kind == DNS_RESOLVER)
         if params.get("mode") == "forward":
-            with_params(topo, node, "dns-resolver", forwarders=[dead])
+            with_params(topo, node, DNS_RESOLVER, forwarders=[dead])
         else:
             hints = list(params.get("root_hints", ()))
-            with_params(topo, node, "dns-resolver",
+            with_params(topo, node, DNS_RESOLVER,
                         root_hints=[(name, dead) for name, _address in hints[:1]])
-        return ModelChange(topo, [Swap("dns-resolver", node)])
+        return ModelChange(topo, [Swap(DNS_RESOLVER, node)])
 
 
 FAULTS = [ResolverDeadUpstream]

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from ipaddress import IPv4Address, IPv4Network
 
+from services.dhcp_relay import DHCP_RELAY
+from services.dhcp_server import DHCP_SERVER
+
 from ..checks.derived.common import end_hosts, static_ip, users_first
 from ..model import Interface, Router, Subnet, Topology
 from ..model.domains import broadcast_domains, declared_subnet
@@ -25,7 +28,7 @@ def relayed_by(topo: Topology, router: str) -> list[Interface]:
 def relays(topo: Topology) -> list[tuple[Router, dict]]:
     """Every router running a DHCP relay, with the relay's parameters."""
     return [(node, svc.params) for node in topo.hosts() if isinstance(node, Router)
-            for svc in node.services if svc.kind == "dhcp-relay"]
+            for svc in node.services if svc.kind == DHCP_RELAY]
 
 
 def same_domain(topo: Topology, iface_a: Interface) -> list[Interface]:
@@ -39,7 +42,7 @@ def same_domain(topo: Topology, iface_a: Interface) -> list[Interface]:
 def served_subnets(topo: Topology) -> list[tuple[str, Subnet]]:
     """(server node, subnet) for every subnet a DHCP server hands out."""
     return [(host.name, subnet) for host in topo.hosts() for svc in host.services
-            if svc.kind == "dhcp-server" for subnet in svc.params.get("subnets", ())]
+            if svc.kind == DHCP_SERVER for subnet in svc.params.get("subnets", ())]
 
 
 def clients_of(topo: Topology, server: str, network: IPv4Network) -> list[Interface]:

@@ -21,14 +21,16 @@ from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path
 from typing import Iterable
 
+from services.dhcp_server import DHCP_SERVER, DhcpServer
 from services.lease import ServerLease, server_leases
 
-from ..errors import LabError
+from ..errors import LabError, TopologyError
 from .domains import link_subnet
 from .topology import Host, Interface, Subnet, Topology
 
 Key = tuple[str, str]            # (node, interface)
 NAMED_HOLDERS = 8                # holders a message lists before "and N more"
+POOLS_FIELD = f"services[{DHCP_SERVER}].subnets"     # where a pool is declared
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,10 @@ class Demand:
                 f"{short} of them will get no address (a starved network; 'up "
                 "--allow-unbound' keeps such a lab up)")
 
+    def problem(self) -> TopologyError:
+        """The warning as ``validate`` reports it, naming the server's node."""
+        return TopologyError(self.pool.server, POOLS_FIELD, self.warning())
+
 
 def served_subnet(topo: Topology, server: str, network: IPv4Network) -> Subnet | None:
     """The Subnet (with its pool) the dhcp-server of ``server`` serves for
@@ -78,10 +84,10 @@ def served_subnet(topo: Topology, server: str, network: IPv4Network) -> Subnet |
     if not isinstance(node, Host):
         return None
     for svc in node.services:
-        if svc.kind != "dhcp-server":
+        if svc.kind != DHCP_SERVER:
             continue
-        for subnet in svc.params.get("subnets") or ():
-            if isinstance(subnet, Subnet) and subnet.network == network:
+        for _, subnet in DhcpServer.declared_subnets(svc):
+            if subnet.network == network:
                 return subnet
     return None
 
@@ -106,10 +112,10 @@ def pools(topo: Topology) -> list[Pool]:
     found = []
     for node in topo.hosts():
         for svc in node.services:
-            if svc.kind != "dhcp-server":
+            if svc.kind != DHCP_SERVER:
                 continue
-            for subnet in svc.params.get("subnets") or ():
-                if isinstance(subnet, Subnet) and subnet.pool is not None:
+            for _, subnet in DhcpServer.declared_subnets(svc):
+                if subnet.pool is not None:
                     found.append(Pool(node.name, subnet.network, *subnet.pool))
     return list(dict.fromkeys(found))
 
@@ -180,10 +186,8 @@ def judge_exhaustion(demand: Demand, leases: Iterable[ServerLease], macs: dict[K
 
 def lease_database(lab, server: str) -> tuple[str, Path]:
     """(backend, path) of the lease database of the DHCP server on ``server``."""
-    from services.dhcp import SERVERS
-    daemon = lab.services.find("dhcp-server", server).daemon
-    backend = next(kind for kind, cls in SERVERS.items() if isinstance(daemon, cls))
-    return backend, Path(daemon.lease_database)
+    daemon = lab.services.find(DHCP_SERVER, server).daemon
+    return daemon.backend, Path(daemon.lease_database)
 
 
 def held_leases(lab, server: str) -> tuple[Path, list[ServerLease]]:

@@ -22,7 +22,9 @@ from collections import Counter
 from ipaddress import IPv4Address, IPv4Network
 from typing import Callable, Iterable, Iterator
 
-from services.catalog import CATALOG, ServiceKind, known_kinds
+from services.dhcp_relay import DHCP_RELAY
+from services.dhcp_server import DHCP_SERVER
+from services.registry import KINDS, known_kinds
 
 from ..errors import TopologyError
 from .domains import broadcast_domains, connected_networks, declared_subnet, link_subnet
@@ -37,10 +39,6 @@ HOST_NAME = re.compile(r"(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])
 IFNAMSIZ = 15  # Linux netdev names: 15 characters and the terminating NUL
 VLAN_IDS = range(1, 4095)  # 0 and 4095 are reserved by 802.1Q
 
-# Service parameters that name interfaces of the node running the service.
-INTERFACE_PARAMS = {"dhcp-relay": ("downstream", "upstream"), "dhcp-server": ("interface",),
-                    "rarp-server": ("interface",)}
-
 Problems = Iterator[TopologyError]
 
 
@@ -53,8 +51,7 @@ def warnings(topo: Topology) -> list[TopologyError]:
     """What will not work out for every node of a sound ``topo``, as
     records shaped like problems (node, field, message); nothing refuses
     a topology for them."""
-    return [TopologyError(d.pool.server, "services[dhcp-server].subnets", d.warning())
-            for d in oversubscribed(topo)]
+    return [d.problem() for d in oversubscribed(topo)]
 
 
 def validate(topo: Topology) -> None:
@@ -101,13 +98,6 @@ def _subnet_phrase(topo: Topology, iface: Interface, network: IPv4Network) -> st
     return f"the subnet {network} of switch {port.node}"
 
 
-def _as_list(value: object) -> list:
-    """A parameter given as one value or a list of them, as a list."""
-    if value is None:
-        return []
-    return list(value) if isinstance(value, (list, tuple)) else [value]
-
-
 def _node_networks(topo: Topology, node: str) -> str:
     return _names(connected_networks(topo, node)) or "it has none"
 
@@ -120,10 +110,7 @@ def _runs(topo: Topology, node_name: str, kind: str) -> Service | None:
 
 
 def _served_networks(service: Service) -> list[IPv4Network]:
-    subnets = service.params.get("subnets")
-    if not isinstance(subnets, (list, tuple)):
-        return []
-    return [s.network for s in subnets if isinstance(s, Subnet)]
+    return [s.network for _, s in KINDS[service.kind].declared_subnets(service)]
 
 
 # -- names and links ------------------------------------------------------------
@@ -340,9 +327,9 @@ def _declared_subnets(topo: Topology) -> Iterator[tuple[Subnet, str | None, str]
     sources += [(s.subnet, s.name, "subnet") for s in topo.switches()]
     for host in topo.hosts():
         for svc in host.services:
-            if svc.kind == "dhcp-server" and isinstance(svc.params.get("subnets"), (list, tuple)):
-                sources += [(s, host.name, "services[dhcp-server].subnets")
-                            for s in svc.params["subnets"]]
+            if svc.kind in KINDS:
+                sources += [(s, host.name, f"services[{svc.kind}].{param}")
+                            for param, s in KINDS[svc.kind].declared_subnets(svc)]
     seen: set[int] = set()
     for subnet, node, field in sources:
         if isinstance(subnet, Subnet) and id(subnet) not in seen:
@@ -433,117 +420,19 @@ def _reachable(topo: Topology, node: str, address: IPv4Address) -> bool:
 # -- services -------------------------------------------------------------------
 
 def check_services(topo: Topology) -> Problems:
-    """Services are kinds of the catalogue with their parameters right."""
+    """Services are registered kinds, and each kind finds its declarations
+    sound (:meth:`services.kind.ServiceDaemon.problems`)."""
     for host in topo.hosts():
         for svc in host.services:
-            yield from _service_problems(topo, host, svc)
-        rarp = sum(svc.kind == "rarp-server" for svc in host.services)
-        if rarp > 1:
-            yield TopologyError(host.name, "services[rarp-server]",
-                                f"declared {rarp} times: one RARP server per node")
-
-
-def _service_problems(topo: Topology, host: Host, svc: Service) -> Problems:
-    kind = CATALOG.get(svc.kind)
-    field = f"services[{svc.kind}]"
-    if kind is None:
-        yield TopologyError(host.name, field,
-                            f"unknown service {svc.kind!r}; known: {_names(known_kinds())}")
-        return
-    yield from _parameter_problems(host, svc, kind, field)
-    yield from _interface_parameter_problems(topo, host, svc, field)
-    if "listen" in svc.params:
-        yield from _listen_problems(topo, host, svc.params["listen"], f"{field}.listen")
-    if svc.kind == "dhcp-server" and "subnets" in svc.params:
-        yield from _server_subnets_problems(host, svc.params["subnets"], f"{field}.subnets")
-    if svc.kind == "rarp-server":
-        yield from _rarp_problems(topo, host, svc, field)
-
-
-def _parameter_problems(host: Host, svc: Service, kind: ServiceKind, field: str) -> Problems:
-    for param in sorted(kind.required - set(svc.params)):
-        yield TopologyError(host.name, f"{field}.{param}",
-                            f"missing required parameter {param!r} of {svc.kind}")
-    for param in sorted(set(svc.params) - kind.params):
-        yield TopologyError(host.name, f"{field}.{param}",
-                            f"unknown parameter {param!r} of {svc.kind}; known: "
-                            f"{_names(sorted(kind.params))}")
-    for param, allowed in kind.choices:
-        if param in svc.params and svc.params[param] not in allowed:
-            yield TopologyError(host.name, f"{field}.{param}",
-                                f"{svc.params[param]!r} is not one of {_names(allowed)}")
-
-
-def _interface_parameter_problems(topo: Topology, host: Host, svc: Service,
-                                  field: str) -> Problems:
-    own = {iface.name for iface in topo.interfaces(host.name)}
-    for param in INTERFACE_PARAMS.get(svc.kind, ()):
-        for name in _as_list(svc.params.get(param)):
-            if name not in own:
-                yield TopologyError(host.name, f"{field}.{param}",
-                                    f"{name!r} is not an interface of {host.name} "
-                                    f"({_names(sorted(own)) or 'it has none'})")
-
-
-def _listen_problems(topo: Topology, host: Host, listen: object, field: str) -> Problems:
-    """A daemon can only bind an address of its own node: found here, not
-    when the daemon refuses to start in a network already built."""
-    try:
-        address = IPv4Address(str(listen))
-    except ValueError:
-        yield TopologyError(host.name, field, f"{listen!r} is not an IPv4 address")
-        return
-    own = sorted({str(i.ip) for i in topo.interfaces(host.name) if i.ip is not None})
-    if str(address) not in own:
-        yield TopologyError(host.name, field,
-                            f"{address} is not an address of {host.name} "
-                            f"({_names(own) or 'it has no static address'})")
-
-
-def _server_subnets_problems(host: Host, subnets: object, field: str) -> Problems:
-    if not (isinstance(subnets, (list, tuple)) and all(isinstance(s, Subnet) for s in subnets)):
-        yield TopologyError(host.name, field,
-                            f"must be a list of Subnet objects made with topo.subnet(...), "
-                            f"not {subnets!r}")
-
-
-def _rarp_problems(topo: Topology, host: Host, svc: Service, field: str) -> Problems:
-    """rarpd answers only with an address of its interface's subnet, from a
-    table of fixed MACs and addresses: an interface without an address or a
-    client the table cannot hold would make a server that never answers."""
-    from services.rarp import rarp_table, server_interface, table_interfaces
-    wanted = svc.params.get("interface")
-    own = {i.name for i in topo.interfaces(host.name)}
-    if wanted is not None and not isinstance(wanted, str):
-        yield TopologyError(host.name, f"{field}.interface",
-                            f"{wanted!r} is not one interface name: rarpd serves one")
-    elif wanted is None or wanted in own:
-        if server_interface(topo, host, svc.params) is None:
-            which = f"{wanted!r} has" if wanted else f"{host.name} has"
-            yield TopologyError(host.name, f"{field}.interface",
-                                f"{which} no static IPv4 address: rarpd answers only with "
-                                f"addresses of its interface's subnet")
-    clients = svc.params.get("clients")
-    if clients is not None:
-        if not (isinstance(clients, (list, tuple)) and clients
-                and all(isinstance(c, str) for c in clients)):
-            yield TopologyError(host.name, f"{field}.clients",
-                                f"must be a non-empty list of node names, not {clients!r}")
-            return
-        for name in clients:
-            if not isinstance(topo.find(name), Host):
-                yield TopologyError(host.name, f"{field}.clients",
-                                    f"{name!r} is not a host or router of the topology")
-            elif not table_interfaces(topo, name):
-                yield TopologyError(host.name, f"{field}.clients",
-                                    f"{name!r} has no interface with both a fixed MAC (mac=) "
-                                    f"and a fixed address (static, or dhcp reserve=): a RARP "
-                                    f"table maps one to the other")
-        return
-    if not rarp_table(topo, svc.params):
-        yield TopologyError(host.name, f"{field}.clients",
-                            "no end host has an interface with a fixed MAC and address: the "
-                            "RARP table would be empty")
+            kind = KINDS.get(svc.kind)
+            if kind is None:
+                yield TopologyError(host.name, f"services[{svc.kind}]",
+                                    f"unknown service {svc.kind!r}; known: "
+                                    f"{_names(known_kinds())}")
+            else:
+                yield from kind.problems(topo, host, svc)
+        for kind in KINDS.values():
+            yield from kind.host_problems(topo, host)
 
 
 # -- DHCP and NAT -------------------------------------------------------------------
@@ -565,8 +454,8 @@ def _dhcp_problems(topo: Topology, iface: Interface) -> Problems:
     if dhcp.client not in DHCP_CLIENTS:
         yield TopologyError(node, f"{name}: dhcp.client",
                             f"unknown DHCP client {dhcp.client!r}; known: {_names(DHCP_CLIENTS)}")
-    server = _runs(topo, dhcp.server, "dhcp-server")
-    for role, kind in (("server", "dhcp-server"), ("relay", "dhcp-relay")):
+    server = _runs(topo, dhcp.server, DHCP_SERVER)
+    for role, kind in (("server", DHCP_SERVER), ("relay", DHCP_RELAY)):
         target = getattr(dhcp, role)
         if target is not None and _runs(topo, target, kind) is None:
             yield TopologyError(node, f"{name}: dhcp.{role}",
@@ -578,7 +467,7 @@ def _dhcp_problems(topo: Topology, iface: Interface) -> Problems:
                             "switch port whose VLAN or switch declares a subnet")
     elif server is not None and subnet not in _served_networks(server):
         yield TopologyError(node, f"{name}: dhcp.server",
-                            f"the dhcp-server of {dhcp.server} does not serve {subnet}")
+                            f"the {DHCP_SERVER} of {dhcp.server} does not serve {subnet}")
     if dhcp.reserve is not None:
         yield from _reservation_problems(topo, iface, subnet)
 

@@ -24,6 +24,8 @@ from pathlib import Path
 from mininet.link import Link as MininetLink
 from mininet.net import Mininet
 
+from services.dns_cache import DNS_CACHE
+
 from ..controller.fabric import switch_dpids
 from ..errors import LabError
 from ..model import Host, Interface, Port, Router, Switch, Topology
@@ -141,7 +143,7 @@ def resolv_conf(topo: Topology, host: Host, dhcp: bool) -> str:
     """The node's own /etc/resolv.conf as the lab starts.  With DHCP clients
     running, a PC's comes from its lease (or points at its local cache)."""
     has_dhcp = any(i.dhcp for i in topo.interfaces(host.name))
-    if dhcp and any(s.kind == "dns-cache" for s in host.services):
+    if dhcp and any(s.kind == DNS_CACHE for s in host.services):
         return "# flowlab: the local DNS cache (dnsmasq); its upstream comes from DHCP\n" \
                "nameserver 127.0.0.1\n"
     if dhcp and has_dhcp:

@@ -7,7 +7,7 @@ readiness proven as at bring-up.  Nobody re-renders a launch to learn a
 daemon's name or reaches into the supervisor: each daemon's launch is
 rendered once, at bring-up, and kept here beside it.
 
-Kinds are the catalogue's (:mod:`services.catalog`: ``dhcp-server``,
+Kinds are the registry's (:mod:`services.registry`: ``dhcp-server``,
 ``dhcp-relay``, ``dns-resolver``, ...) plus ``dhcp-client`` for the client
 every DHCP interface runs.
 """
@@ -18,14 +18,13 @@ import subprocess
 from dataclasses import dataclass
 
 from services.base import Daemon, Launch
-from services.dhcp_client import DhcpClient
+from services.dhcp_client import DHCP_CLIENT, DhcpClient
 from services.lease import Lease
 
 from ..errors import LabError
 from .nodeexec import NodeExec
 from .supervisor import NotReady, Supervisor, tail
 
-DHCP_CLIENT = "dhcp-client"
 # A client without a lease repeats one line (DISCOVER after DISCOVER): a few
 # say what it was doing without burying the summary.
 UNBOUND_TAIL = 5

@@ -33,7 +33,7 @@ from typing import Callable
 from dnslib import QTYPE, RCODE, RR, DNSLabel
 
 from .endpoint import Endpoint
-from .records import Kind, Outcome, label, negative_ttl, ancestors
+from .records import Kind, Outcome, ancestors, label, negative_ttl
 
 
 @dataclass(frozen=True)
@@ -230,11 +230,6 @@ class DNSCache:
             for key in answer.touch:
                 entries.move_to_end(key)
             return answer, now
-
-    @property
-    def wire_answers(self) -> int:
-        with self._lock:
-            return len(self._wire)
 
     def _drop_wire(self, question: bytes) -> None:
         answer = self._wire.pop(question, None)

@@ -23,12 +23,11 @@ from typing import Any, Mapping
 
 import jinja2
 
-from ..base import render, toml_value  # noqa: F401  (toml_value: kept for callers)
+from ..base import render
 from .endpoint import DNS_PORT, Endpoint, check_address, check_port, has_port, parse_endpoint
 from .recursion import Limits
 from .zone import Zone
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 RESOLVER = "dns-resolver"
 AUTHORITATIVE = "dns-authoritative"
 MODES = ("recursive", "forward")

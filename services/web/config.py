@@ -36,12 +36,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-
-from ..base import render, toml_value  # noqa: F401  (toml_value: kept for callers)
+from ..base import render
 from .pages import DEFAULT_BODY, TEXTBOOK_PAGE_LIMIT, Site
 
 MODES = ("normal", "textbook")
-TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
 TEMPLATE_NAME = "web.toml.j2"
 
 _TOP_KEYS = {"listen", "port", "mode", "log", "idle_timeout_s", "document", "site", "textbook"}

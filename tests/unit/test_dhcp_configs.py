@@ -12,8 +12,8 @@ import pytest
 
 from orchestrator.model import TopologyOptions, registry
 from services import plan
-from services.dhcp import DnsmasqDhcp, IscDhcpd, server_data
 from services.dhcp_client import Dhclient, Udhcpc
+from services.dhcp_server import DnsmasqDhcp, IscDhcpd, server_data
 
 
 def launches_of(name: str, tmp_path: Path, **options) -> dict:

@@ -12,7 +12,7 @@ from orchestrator.model import Topology, pools, registry
 from orchestrator.model.pools import Demand, Pool, judge_exhaustion
 from orchestrator.model.validation import problems, warnings
 from orchestrator.processes.services_api import Unbound
-from services.dhcp import DnsmasqDhcp
+from services.dhcp_server import DnsmasqDhcp
 from services.lease import LeaseError, ServerLease, server_leases
 from tests.topologies import smallpool
 

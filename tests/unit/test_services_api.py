@@ -9,9 +9,10 @@ from orchestrator.errors import LabError
 from orchestrator.model import TopologyOptions, registry
 from orchestrator.processes.services_api import DHCP_CLIENT, Services
 from services import plan
-from services.catalog import known_kinds
-from services.dhcp import Dhcrelay, IscDhcpd
 from services.dhcp_client import Dhclient
+from services.dhcp_relay import Dhcrelay
+from services.dhcp_server import IscDhcpd
+from services.registry import known_kinds
 
 
 class NoNodes:

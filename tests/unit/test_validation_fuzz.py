@@ -205,8 +205,8 @@ class _Skip(Exception):
 
 
 def _required(kind: str) -> frozenset[str]:
-    from services.catalog import CATALOG
-    return CATALOG[kind].required
+    from services.registry import KINDS
+    return frozenset(KINDS[kind].required)
 
 
 def broken_models():

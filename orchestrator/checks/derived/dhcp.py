@@ -21,6 +21,9 @@ import ipaddress
 import re
 from dataclasses import dataclass, replace
 
+from services.dhcp_client import DHCP_CLIENT
+from services.dhcp_relay import DHCP_RELAY
+
 from ...capture.tcpdump import point_label
 from ...errors import FlowlabError
 from ...lab import Lab
@@ -63,7 +66,7 @@ def relays_in_domain(topo: Topology, iface: Interface) -> list[tuple[str, Subnet
         if not isinstance(node, Router) or other.address is None:
             continue
         for svc in node.services:
-            if svc.kind == "dhcp-relay" and other.name in svc.params.get("downstream", ()):
+            if svc.kind == DHCP_RELAY and other.name in svc.params.get("downstream", ()):
                 subnet = subnet_of(topo, other.address.network)
                 if subnet is not None:
                     found.append((node.name, subnet))
@@ -303,7 +306,7 @@ class Dhcp(Check):
 def restart_clients(lab: Lab, clients: list[Client]) -> list[str]:
     """Every client starts over from a clean state, all at once; those that
     bind no lease by their deadline are named (the packets say why)."""
-    instances = [lab.services.find("dhcp-client", c.node, c.iface) for c in clients]
+    instances = [lab.services.find(DHCP_CLIENT, c.node, c.iface) for c in clients]
     return [f"{u.node}:{u.iface}" for u in lab.services.restart_dhcp_clients(instances)]
 
 

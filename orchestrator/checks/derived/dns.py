@@ -17,6 +17,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from services.dns_authoritative import DNS_AUTHORITATIVE
+from services.dns_resolver import DNS_RESOLVER
+
 from ...capture.tcpdump import point_label
 from ...model import Topology
 from ...model.domains import declared_subnet
@@ -46,7 +49,7 @@ def zone_records(topo: Topology) -> list[tuple[str, str, str]]:
     found = []
     for host in topo.hosts():
         for svc in host.services:
-            if svc.kind != "dns-authoritative":
+            if svc.kind != DNS_AUTHORITATIVE:
                 continue
             for records in svc.params["zones"].values():
                 targets = {r.split()[-1] for r in records if r.split()[3:4] == ["NS"]}
@@ -72,7 +75,7 @@ def client_of(topo: Topology, resolver: str, address: str) -> str | None:
             return iface.node
     for host in topo.hosts():
         for svc in host.services:
-            if svc.kind == "dns-resolver" and address in {str(f) for f in
+            if svc.kind == DNS_RESOLVER and address in {str(f) for f in
                                                         svc.params.get("forwarders", ())}:
                 return host.name
     users = users_first(topo, [h for h in end_hosts(topo) if h.name != resolver])
@@ -87,7 +90,7 @@ def lookups(topo: Topology) -> list[Lookup]:
     found = []
     for host in topo.hosts():
         for svc in host.services:
-            if svc.kind != "dns-resolver":
+            if svc.kind != DNS_RESOLVER:
                 continue
             address = listen(topo, host.name, svc.params)
             client = client_of(topo, host.name, address) if address else None

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Iterable
 
+from services.dhcp_client import DHCP_CLIENT
+
 from ...lab import Lab
 from ...model import Topology
 from ...model.paths import Key, Network
@@ -19,7 +21,7 @@ def network(lab: Lab) -> Network:
     the address and the first router of every lease its clients hold; a
     DHCP client holding no lease has no address (not its reservation)."""
     leases = lab.leases()
-    clients = [(i.node, i.iface) for i in lab.services.all("dhcp-client")]
+    clients = [(i.node, i.iface) for i in lab.services.all(DHCP_CLIENT)]
     addresses = {key: None for key in clients} | {key: lease.address
                                                  for key, lease in leases.items()}
     return Network(lab.topo, addresses,

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from services.http_daemon import HTTP, HttpDaemon
+
 from ...capture.tcpdump import point_label
 from ...errors import LabError
 from ...model import Topology
@@ -40,12 +42,12 @@ def sites(topo: Topology) -> list[Site]:
     for host in topo.hosts():
         address = static_ip(topo, host.name)
         for svc in host.services:
-            if svc.kind != "http" or address is None:
+            if svc.kind != HTTP or address is None:
                 continue
             clients = users_first(topo, [h for h in end_hosts(topo) if h.name != host.name])
             if not clients:
                 continue
-            port = int(svc.params.get("port", 80))
+            port = int(HttpDaemon.settings(svc)["port"])
             found += [Site(host.name, str(address), port, name, clients[0].name)
                       for name in svc.params["sites"]]
     return found

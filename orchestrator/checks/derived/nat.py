@@ -15,6 +15,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from services.http_daemon import HTTP, NORMAL, HttpDaemon
+
 from ...capture.tcpdump import point_label
 from ...errors import LabError
 from ...model import Interface, Topology
@@ -40,8 +42,9 @@ class Crossing:
 
 def http_port(topo: Topology, node: str) -> int | None:
     for svc in topo.node(node).services:
-        if svc.kind == "http" and svc.params.get("mode", "normal") == "normal":
-            return int(svc.params.get("port", 80))
+        settings = HttpDaemon.settings(svc)
+        if svc.kind == HTTP and settings["mode"] == NORMAL:
+            return int(settings["port"])
     return None
 
 

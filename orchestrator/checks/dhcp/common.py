@@ -8,6 +8,8 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 
+from services.dhcp_relay import DHCP_RELAY
+
 from ...errors import LabError
 from ...lab import Lab
 from ...model import Interface, Subnet
@@ -123,7 +125,7 @@ def iface_with(lab: Lab, node: str, address: str) -> Interface:
 def relay_for(lab: Lab, name: str, network: ipaddress.IPv4Network) -> tuple[Relay, str]:
     """The relay ``name`` for clients on ``network``, and the server address
     it forwards to."""
-    params = next(s.params for s in lab.topo.node(name).services if s.kind == "dhcp-relay")
+    params = next(s.params for s in lab.topo.node(name).services if s.kind == DHCP_RELAY)
     lan = iface_on(lab, name, network)
     up = next(i for i in lab.topo.interfaces(name) if i.name == params["upstream"])
     return Relay(name, lan.name, mac_of(lab, lan), up.name, str(lan.ip), str(up.ip)), \

@@ -8,6 +8,8 @@ import ipaddress
 import re
 import sys
 
+from services.http_daemon import HTTP, HttpDaemon
+
 from ...errors import LabError
 from ...lab import Lab
 from ...model import Interface
@@ -114,9 +116,10 @@ def textbook_site(lab: Lab) -> tuple[str, str, int]:
     """(name, address, port) of the textbook web server of the emulated internet."""
     for host in lab.topo.hosts():
         for svc in host.services:
-            if svc.kind == "http" and svc.params.get("mode") == "textbook":
+            settings = HttpDaemon.settings(svc)
+            if svc.kind == HTTP and settings["mode"] == "textbook":
                 address = str(lab.topo.interfaces(host.name)[0].ip)
-                return svc.params["sites"][0], address, int(svc.params.get("port", 80))
+                return settings["sites"][0], address, int(settings["port"])
     raise LabError(f"{lab.topo.name} has no textbook web server")
 
 

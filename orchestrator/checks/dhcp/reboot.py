@@ -9,6 +9,8 @@ import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 
+from services.dhcp_server import DHCP_SERVER
+
 from ...errors import LabError
 from ...lab import Lab
 from ...packets import (
@@ -22,12 +24,12 @@ from ...packets import (
 from ..base import Check, CheckContext
 from ..footprint import Footprint
 from .common import (
-    client_bpf,
-    client_footprint,
     HAND_OCTET,
     REBOOTING,
     ZERO,
     Client,
+    client_bpf,
+    client_footprint,
     client_plan,
     delivered,
     from_unconfigured,
@@ -87,7 +89,7 @@ def other_subnet_address(c: Client, lab: Lab) -> str:
     """An address of another subnet the same server serves (host .50): valid
     there, not on the client's subnet."""
     params = next(s.params for s in lab.topo.node(c.server).services
-                  if s.kind == "dhcp-server")
+                  if s.kind == DHCP_SERVER)
     for subnet in params["subnets"]:
         if subnet.network != c.subnet.network:
             return str(subnet.network.network_address + HAND_OCTET)

@@ -7,10 +7,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from services.dhcp import SERVERS
+from services.dhcp_client import DHCP_CLIENT
 
 from ...errors import LabError
 from ...lab import Lab
+from ...model import pools
 from ...packets import (
     ExpectationFailed,
     Packets,
@@ -20,11 +21,11 @@ from ...packets import (
 from ..base import Check, CheckContext
 from ..footprint import Footprint
 from .common import (
-    client_bpf,
-    client_footprint,
     RELEASING,
     ZERO,
     Client,
+    client_bpf,
+    client_footprint,
     client_plan,
     copies_note,
     relayed_copies,
@@ -83,16 +84,15 @@ def judge_lease_freed(kind: str, before_text: str, after_text: str, address: str
 
 def lease_database(lab: Lab, server: str) -> tuple[str, str]:
     """(backend, text of its lease database) of the DHCP server on ``server``."""
-    daemon = lab.services.find("dhcp-server", server).daemon
-    kind = next(kind for kind, cls in SERVERS.items() if isinstance(daemon, cls))
-    return kind, Path(daemon.lease_database).read_text()
+    backend, path = pools.lease_database(lab, server)
+    return backend, path.read_text()
 
 
 def release_lease(lab: Lab, node: str) -> None:
     """Stop the PC's dhclient and run ``dhclient -r`` with its own files: it
     sends DHCPRELEASE for the lease in its lease file, and its hook takes the
     address away.  The pid file goes first, so that -r signals nobody."""
-    client = lab.services.find("dhcp-client", node)
+    client = lab.services.find(DHCP_CLIENT, node)
     if client.daemon.name != "dhclient":
         raise LabError(f"release runs 'dhclient -r'; {node} runs {client.daemon.name}")
     lab.services.stop(client)

@@ -31,6 +31,7 @@ import subprocess
 from dataclasses import dataclass
 
 from services.base import python_module
+from services.dhcp_client import DHCP_CLIENT
 from services.dhcp_starvation import Tally, made_up_macs
 from services.lease import ServerLease
 
@@ -214,7 +215,7 @@ class Starvation(Check):
             wires = {}
             if points:
                 with ctx.capture(points, DHCP_BPF) as renewal:
-                    instances = [ctx.lab.services.find("dhcp-client", r.node, r.iface)
+                    instances = [ctx.lab.services.find(DHCP_CLIENT, r.node, r.iface)
                                  for r in target.reserved]
                     ctx.lab.services.restart_dhcp_clients(instances, fresh=True)
                 wires = {r.node: renewal[point_label(r.node, r.iface)]

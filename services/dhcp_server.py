@@ -1,6 +1,6 @@
-"""DHCP servers (dnsmasq, ISC dhcpd) and the ISC relay, from the model.
+"""The ``dhcp-server`` kind: dnsmasq or ISC dhcpd, for the subnets it is given.
 
-Both server backends are rendered from the same plain data
+Both backends are rendered from the same plain data
 (:func:`server_data`): one entry per served subnet with its pool, router,
 DNS servers and lease time, and the reservations that hosts declare with
 ``Dhcp(server=..., reserve=...)``.  So the two give ``enterprise`` the same
@@ -11,9 +11,13 @@ from __future__ import annotations
 
 from ipaddress import IPv4Network
 
-from orchestrator.model import Interface, Subnet, Topology
+from orchestrator.model import Subnet, Topology
 
-from .base import (STAGE_ENTERPRISE, STAGE_RELAYS, Context, Daemon, Launch, LogLine, render)
+from .base import STAGE_ENTERPRISE, Context, Launch, LogLine, render
+from .kind import ServiceDaemon
+
+DHCP_SERVER = "dhcp-server"
+DNSMASQ, ISC = "dnsmasq", "isc"
 
 
 def subnet_data(subnet: Subnet, relayed: bool) -> dict:
@@ -62,10 +66,35 @@ def server_data(ctx: Context) -> dict:
     }
 
 
-class DnsmasqDhcp(Daemon):
+class DhcpServer(ServiceDaemon):
+    """The kind; a declaration runs one of its backends (:data:`BACKENDS`):
+    its own ``backend``, else the topology's option, else dnsmasq."""
+
+    kind = DHCP_SERVER
+    summary = "DHCP server (dnsmasq or ISC dhcpd) for the given subnets"
+    required = ("subnets",)
+    optional = ("backend", "interface")
+    choices = {"backend": (DNSMASQ, ISC)}
+    defaults = {"backend": DNSMASQ}
+    interface_params = ("interface",)
+    subnet_params = ("subnets",)
+    stage = STAGE_ENTERPRISE
+    backend = ""
+
+    @classmethod
+    def create(cls, ctx: Context) -> DhcpServer:
+        chosen = ctx.params.get("backend") or ctx.topo.options.dhcp_server
+        return BACKENDS[chosen or cls.defaults["backend"]](ctx)
+
+    @property
+    def lease_database(self) -> str:
+        raise NotImplementedError
+
+
+class DnsmasqDhcp(DhcpServer):
     name = "dnsmasq-dhcp"
     binary = "dnsmasq"
-    stage = STAGE_ENTERPRISE
+    backend = DNSMASQ
 
     @property
     def lease_database(self) -> str:
@@ -84,10 +113,10 @@ class DnsmasqDhcp(Daemon):
             log=log, ready=LogLine(r"DHCP, (IP range|static leases only)"))
 
 
-class IscDhcpd(Daemon):
+class IscDhcpd(DhcpServer):
     name = "dhcpd"
     binary = "dhcpd"
-    stage = STAGE_ENTERPRISE
+    backend = ISC
 
     @property
     def lease_database(self) -> str:
@@ -107,30 +136,4 @@ class IscDhcpd(Daemon):
             log=self.ctx.path("dhcpd.log"), ready=LogLine(r"Server starting service"))
 
 
-class Dhcrelay(Daemon):
-    """ISC dhcrelay: listens on the client side (``downstream``), forwards to
-    ``server`` out of ``upstream`` with giaddr set to the downstream address."""
-
-    name = "dhcrelay"
-    binary = "dhcrelay"
-    stage = STAGE_RELAYS
-
-    def launch(self) -> Launch:
-        params = self.ctx.params
-        argv = ["dhcrelay", "-d", "-4", "--no-pid"]
-        for iface in params["downstream"]:
-            argv += ["-id", iface]
-        argv += ["-iu", params["upstream"], str(params["server"])]
-        return self.make_launch(argv=argv, log=self.ctx.path("dhcrelay.log"),
-                      ready=LogLine(r"Sending on\s+Socket/fallback"))
-
-
-SERVERS = {"dnsmasq": DnsmasqDhcp, "isc": IscDhcpd}
-
-
-def server_class(backend: str | None) -> type[Daemon]:
-    return SERVERS[backend or "dnsmasq"]
-
-
-def client_interfaces(topo: Topology, node: str) -> list[Interface]:
-    return [i for i in topo.interfaces(node) if i.dhcp is not None]
+BACKENDS: dict[str, type[DhcpServer]] = {cls.backend: cls for cls in (DnsmasqDhcp, IscDhcpd)}

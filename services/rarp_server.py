@@ -1,4 +1,4 @@
-"""A RARP server (Debian's ``rarpd``) and its table, from the model.
+"""The ``rarp-server`` kind: Debian's ``rarpd`` and its table, from the model.
 
 RARP (RFC 903) answers "which IP address has this MAC?" straight in an
 Ethernet frame (type 0x8035), from a static table: ``rarpd`` maps the MAC
@@ -27,9 +27,13 @@ from dataclasses import dataclass
 from ipaddress import IPv4Address
 from pathlib import Path
 
-from orchestrator.model import Host, Interface, Router, Topology
+from orchestrator.errors import TopologyError
+from orchestrator.model import Host, Interface, Router, Service, Topology
 
-from .base import STAGE_ENTERPRISE, Daemon, Launch, LogLine, python_module, render
+from .base import STAGE_ENTERPRISE, Launch, LogLine, python_module, render
+from .kind import Problems, ServiceDaemon
+
+RARP_SERVER = "rarp-server"
 
 # Inside a new mount namespace: mount the private /etc layer, then become
 # the program ("$@"), so that the supervisor's pid is the program's own.
@@ -99,16 +103,39 @@ def in_private_etc(fstab: str, argv: list[str]) -> list[str]:
             "sh", "-c", PRIVATE_ETC_SCRIPT, "rarp-etc", fstab, *argv]
 
 
-class RarpServer(Daemon):
+class RarpServer(ServiceDaemon):
+    kind = RARP_SERVER
+    summary = ("Debian rarpd: answers RARP requests from a static table of the clients' MACs "
+               "and addresses")
+    optional = ("interface", "clients")
+    interface_params = ("interface",)
     name = "rarpd"
     binary = "rarpd"
     stage = STAGE_ENTERPRISE
+
+    @classmethod
+    def problems(cls, topo: Topology, host: Host, svc: Service) -> Problems:
+        """rarpd answers only with an address of its interface's subnet, from
+        a table of fixed MACs and addresses: an interface without an address
+        or a client the table cannot hold would make a server that never
+        answers."""
+        yield from super().problems(topo, host, svc)
+        field = f"services[{svc.kind}]"
+        yield from _interface_problems(topo, host, svc.params, field)
+        yield from _clients_problems(topo, host, svc.params, field)
+
+    @classmethod
+    def host_problems(cls, topo: Topology, host: Host) -> Problems:
+        count = sum(svc.kind == cls.kind for svc in host.services)
+        if count > 1:
+            yield TopologyError(host.name, f"services[{cls.kind}]",
+                                f"declared {count} times: one RARP server per node")
 
     @property
     def interface(self) -> Interface:
         iface = server_interface(self.ctx.topo, self.ctx.host, self.ctx.params)
         if iface is None:                 # validation refuses this first
-            raise ValueError(f"{self.ctx.host.name}: rarp-server has no interface to serve")
+            raise ValueError(f"{self.ctx.host.name}: {self.kind} has no interface to serve")
         return iface
 
     def table(self) -> list[RarpEntry]:
@@ -136,3 +163,40 @@ class RarpServer(Daemon):
             log=self.ctx.path("rarpd.log"),
             # Logged once the socket is bound and the interface's addresses read.
             ready=LogLine(rf"addr [0-9./]+ on {re.escape(iface)}\b"))
+
+
+def _interface_problems(topo: Topology, host: Host, params: dict, field: str) -> Problems:
+    wanted = params.get("interface")
+    own = {i.name for i in topo.interfaces(host.name)}
+    if wanted is not None and not isinstance(wanted, str):
+        yield TopologyError(host.name, f"{field}.interface",
+                            f"{wanted!r} is not one interface name: rarpd serves one")
+    elif (wanted is None or wanted in own) and server_interface(topo, host, params) is None:
+        which = f"{wanted!r} has" if wanted else f"{host.name} has"
+        yield TopologyError(host.name, f"{field}.interface",
+                            f"{which} no static IPv4 address: rarpd answers only with "
+                            f"addresses of its interface's subnet")
+
+
+def _clients_problems(topo: Topology, host: Host, params: dict, field: str) -> Problems:
+    clients = params.get("clients")
+    if clients is None:
+        if not rarp_table(topo, params):
+            yield TopologyError(host.name, f"{field}.clients",
+                                "no end host has an interface with a fixed MAC and address: "
+                                "the RARP table would be empty")
+        return
+    if not (isinstance(clients, (list, tuple)) and clients
+            and all(isinstance(c, str) for c in clients)):
+        yield TopologyError(host.name, f"{field}.clients",
+                            f"must be a non-empty list of node names, not {clients!r}")
+        return
+    for name in clients:
+        if not isinstance(topo.find(name), Host):
+            yield TopologyError(host.name, f"{field}.clients",
+                                f"{name!r} is not a host or router of the topology")
+        elif not table_interfaces(topo, name):
+            yield TopologyError(host.name, f"{field}.clients",
+                                f"{name!r} has no interface with both a fixed MAC (mac=) "
+                                f"and a fixed address (static, or dhcp reserve=): a RARP "
+                                f"table maps one to the other")
