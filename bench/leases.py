@@ -28,6 +28,7 @@ from orchestrator.model import registry
 from orchestrator.model.domains import declared_subnet
 from orchestrator.network import ovs
 from orchestrator.network.netbuild import static_address
+from services.dhcp_client import DHCP_CLIENT  # noqa: E402
 from topologies.enterprise import add_guests  # noqa: E402
 
 
@@ -51,7 +52,7 @@ def bring_up(topo, runs: Path) -> dict:
     total = time.perf_counter() - start
     try:
         services = lab.services
-        clients = [c for c in services.all("dhcp-client") if services.ready_after(c) is not None]
+        clients = [c for c in services.all(DHCP_CLIENT) if services.ready_after(c) is not None]
         stage = max((services.started_at(c) + services.ready_after(c) for c in clients),
                     default=0.0) - min((services.started_at(c) for c in clients), default=0.0)
         bound = len(lab.leases())

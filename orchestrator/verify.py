@@ -22,6 +22,8 @@ import time
 from pathlib import Path
 from typing import Callable
 
+from services.dhcp_server import DHCP_SERVER
+
 from .checks import Check, all_checks, opt_in_checks
 from .checks.runner import run_checks
 from .errors import FlowlabError
@@ -71,9 +73,7 @@ def choose(spec: str, names: list[str], topo: Topology) -> list[Check]:
 def settings_of(lab: Lab, serial: bool) -> Settings:
     """How ``lab`` was built and the checks run, as the record keeps it."""
     options = lab.topo.options
-    backends = dict.fromkeys(svc.params.get("backend") or options.dhcp_server or "dnsmasq"
-                             for host in lab.topo.hosts() for svc in host.services
-                             if svc.kind == "dhcp-server")
+    backends = dict.fromkeys(i.daemon.backend for i in lab.services.all(DHCP_SERVER))
     controller = lab.settings.controller
     return Settings(options.vlans, ", ".join(backends) or None, options.guests,
                     serial or controller is not None,

@@ -24,6 +24,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from services.dhcp_client import DHCP_CLIENT
+
 from ..checks import by_name as checks_by_name
 from ..model import Topology
 from ..results import grade as grades
@@ -179,7 +181,7 @@ class Session:
         changed = []
         if self.saved is not None:
             changed = checkpoint.restore(self.lab, self.saved)
-            clients = [(i.node, i.iface) for i in self.lab.services.all("dhcp-client")]
+            clients = [(i.node, i.iface) for i in self.lab.services.all(DHCP_CLIENT)]
             actions.restart_clients(self.lab, clients, wait=True)
         self.apply()
         return changed

@@ -14,6 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from ipaddress import IPv4Address, IPv4Network
 
+from services.dhcp_relay import DHCP_RELAY
+
 from ..capture.tcpdump import point_label
 from ..errors import FlowlabError
 from ..lab import Lab
@@ -98,7 +100,7 @@ def relays_in(topo: Topology, domain: Domain) -> list[Gateway]:
     found = []
     for host in topo.hosts():
         for svc in host.services:
-            if svc.kind != "dhcp-relay":
+            if svc.kind != DHCP_RELAY:
                 continue
             for name in svc.params.get("downstream", ()):
                 iface = here.get((host.name, name))
@@ -194,7 +196,7 @@ def _in_build(topo: Topology, gw: Gateway) -> Gateway:
     address and its server's interface there)."""
     iface = _interface(topo, gw.name, gw.inside)
     node = topo.find(gw.name)
-    svc = next((s for s in getattr(node, "services", ()) if s.kind == "dhcp-relay"), None)
+    svc = next((s for s in getattr(node, "services", ()) if s.kind == DHCP_RELAY), None)
     if iface is None or svc is None:
         return gw
     return replace(gw, address=str(iface.ip) if iface.ip else gw.address,

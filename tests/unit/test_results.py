@@ -115,6 +115,11 @@ class NoNetwork:
         self.controller = None
         self.unbound = []
         self.bringup_seconds = 0.75
+        self.services = self
+
+    def all(self, _kind=None) -> list:
+        """No daemon runs: ``lab.services.all(kind)``."""
+        return []
 
 
 def test_verify_runs_records_and_draws(tmp_path):
