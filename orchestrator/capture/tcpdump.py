@@ -13,9 +13,7 @@ A capture needs of the lab only :class:`~orchestrator.processes.nodeexec.NodeExe
 
 from __future__ import annotations
 
-import os
 import re
-import select
 import signal
 import subprocess
 import time
@@ -24,6 +22,7 @@ from pathlib import Path
 from ..errors import LabError
 from ..processes.binaries import require
 from ..processes.nodeexec import NodeExec
+from ..processes.pipes import read_until
 from ..runs.rundir import Process
 
 READY_TIMEOUT = 10.0
@@ -106,23 +105,10 @@ class Capture:
 
     def _read_until(self, pattern: re.Pattern, timeout: float) -> re.Match | None:
         """Read tcpdump's stderr until ``pattern`` matches what came since."""
-        deadline = time.monotonic() + timeout
-        seen = b""
-        stream = self.proc.stderr
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([stream], [], [], 0.05)
-            if ready:
-                chunk = os.read(stream.fileno(), 4096)
-                if not chunk:
-                    break
-                seen += chunk
-                found = pattern.search(seen)
-                if found:
-                    return found
-            elif self.proc.poll() is not None:
-                break
-        self._stderr_tail = seen
-        return None
+        found, seen = read_until(self.proc, self.proc.stderr, pattern.search, timeout)
+        if found is None:
+            self._stderr_tail = seen
+        return found
 
     def wait_listening(self) -> "Capture":
         if self._read_until(re.compile(rb"listening on"), READY_TIMEOUT):
