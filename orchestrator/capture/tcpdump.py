@@ -40,7 +40,7 @@ def point_label(node: str, iface: str) -> str:
     return iface if iface.startswith(f"{node}-") else f"{node}:{iface}"
 
 
-def dropped_at(captures: "list[Capture]") -> dict[str, int]:
+def dropped_at(captures: "list[Tcpdump]") -> dict[str, int]:
     """Per capture point that lost any: how many packets the kernel dropped."""
     return {c.label: c.dropped for c in captures if c.dropped}
 
@@ -49,11 +49,12 @@ def describe_drops(dropped: dict[str, int]) -> str:
     return ", ".join(f"{point} ({count})" for point, count in dropped.items())
 
 
-class Capture:
-    """``with Capture(lab, "xiaoli", "xiaoli-eth0", "arp", path) as cap: ...``;
-    afterwards ``cap.path`` is a complete pcap file.
+class Tcpdump:
+    """``with Tcpdump(lab, "xiaoli", "xiaoli-eth0", "arp", path) as cap: ...``;
+    afterwards ``cap.path`` is a complete pcap file, which
+    :func:`orchestrator.packets.read` gives back as a ``Capture``.
 
-    ``Capture.local(interface, path)`` captures on an interface of the
+    ``Tcpdump.local(interface, path)`` captures on an interface of the
     machine itself (loopback, for tests of the library against the real
     stack) with the same readiness, draining and drop accounting."""
 
@@ -74,17 +75,17 @@ class Capture:
         self._stderr_tail = b""          # what tcpdump said when a wait ran out
 
     @classmethod
-    def local(cls, interface: str, path: Path, bpf: str = "") -> "Capture":
+    def local(cls, interface: str, path: Path, bpf: str = "") -> "Tcpdump":
         return cls(None, "local", interface, bpf, path)
 
     @property
     def label(self) -> str:
         return point_label(self.node, self.interface)
 
-    def start(self) -> "Capture":
+    def start(self) -> "Tcpdump":
         return self.launch().wait_listening()
 
-    def launch(self) -> "Capture":
+    def launch(self) -> "Tcpdump":
         """Start tcpdump without waiting for it to listen: a recording
         launches all its points, then waits for each (they start together)."""
         tcpdump = require("tcpdump")
@@ -110,7 +111,7 @@ class Capture:
             self._stderr_tail = seen
         return found
 
-    def wait_listening(self) -> "Capture":
+    def wait_listening(self) -> "Tcpdump":
         if self._read_until(re.compile(rb"listening on"), READY_TIMEOUT):
             return self
         self.stop()
@@ -159,7 +160,7 @@ class Capture:
         counts = DROPPED.findall(self.proc.stderr.read())
         return int(counts[-1]) if counts else 0
 
-    def __enter__(self) -> "Capture":
+    def __enter__(self) -> "Tcpdump":
         return self.start()
 
     def __exit__(self, *_exc) -> None:
