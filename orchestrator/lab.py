@@ -259,10 +259,6 @@ class Lab:
         self.node(node)                        # an unknown node is refused by name
         return {self.mac(node, iface.name) for iface in self.topo.interfaces(node)}
 
-    def cmd(self, node: str, command: str) -> str:
-        """Run a shell command in a node's shell and return its output."""
-        return self.node(node).cmd(command)
-
     def exec_argv(self, node: str, argv: list[str]) -> list[str]:
         """The command line that runs ``argv`` inside ``node`` (or in the
         machine's own namespaces for ROOT_NAMESPACE), marked as ours."""

@@ -42,7 +42,7 @@ from ..packets import (
 )
 from ..packets.failure import listing
 from .base import Check, CheckContext, Demonstrated, record_erratum
-from .dhcp.common import DHCP_BPF
+from .dhcp.common import DHCP_BPF, mac_of
 
 BROADCAST = "ff:ff:ff:ff:ff:ff"
 RARP_TYPE = 0x8035
@@ -295,12 +295,12 @@ class RarpVsDhcp(Check):
     def cast(self, ctx: CheckContext, roles: Roles) -> Cast:
         lab, topo = ctx.lab, ctx.lab.topo
         server = roles.server.name
-        taken = {lab.mac(i.node, i.name) for i in topo.interfaces()}
+        taken = {mac_of(lab, i) for i in topo.interfaces()}
 
         def client(entry: RarpEntry) -> Client:
             iface = _iface(topo, entry.node, entry.iface)
             return Client(entry.node, entry.iface, point_label(entry.node, entry.iface),
-                          lab.mac(iface.node, iface.name), str(entry.ip))
+                          mac_of(lab, iface), str(entry.ip))
 
         relay = None
         if roles.far is not None:
@@ -312,8 +312,8 @@ class RarpVsDhcp(Check):
                           tuple(point_label(roles.relay, i.name)
                                 for i in topo.interfaces(roles.relay) if i.name != lan.name))
         return Cast(
-            Server(server, point_label(server, roles.listen.name),
-                   lab.mac(roles.listen.node, roles.listen.name), str(roles.listen.ip),
+            Server(server, point_label(server, roles.listen.name), mac_of(lab, roles.listen),
+                   str(roles.listen.ip),
                    tuple(point_label(server, i.name) for i in topo.interfaces(server))),
             client(roles.near), unknown_mac(taken),
             client(roles.far) if roles.far else None, relay)

@@ -101,6 +101,12 @@ class Client:
         return self.replier[1]
 
 
+def mac_of(lab: Lab, iface: Interface) -> str:
+    """The interface's MAC: the model's (a plan needs no lab where the model
+    gives every MAC), else the running lab's."""
+    return iface.mac or lab.mac(iface.node, iface.name)
+
+
 def iface_on(lab: Lab, node: str, network: ipaddress.IPv4Network) -> Interface:
     for iface in lab.topo.interfaces(node):
         if iface.address is not None and iface.address.network == network:
@@ -121,7 +127,7 @@ def relay_for(lab: Lab, name: str, network: ipaddress.IPv4Network) -> tuple[Rela
     params = next(s.params for s in lab.topo.node(name).services if s.kind == "dhcp-relay")
     lan = iface_on(lab, name, network)
     up = next(i for i in lab.topo.interfaces(name) if i.name == params["upstream"])
-    return Relay(name, lan.name, lab.mac(lan.node, lan.name), up.name, str(lan.ip), str(up.ip)), \
+    return Relay(name, lan.name, mac_of(lab, lan), up.name, str(lan.ip), str(up.ip)), \
         str(params["server"])
 
 
@@ -147,9 +153,9 @@ def plan_via(lab: Lab, iface: Interface, subnet: Subnet, relay_node: str | None)
     own = declared_subnet(lab.topo, iface)
     address = str(reserve) if reserve and own is not None and own.network == subnet.network \
         else None
-    return Client(iface.node, iface.name, lab.mac(iface.node, iface.name), address, subnet, server,
-                  server_iface.name, str(server_iface.ip),
-                  lab.mac(server_iface.node, server_iface.name), relay, iface.dhcp.renew_time)
+    return Client(iface.node, iface.name, mac_of(lab, iface), address, subnet, server,
+                  server_iface.name, str(server_iface.ip), mac_of(lab, server_iface), relay,
+                  iface.dhcp.renew_time)
 
 
 def client_plan(lab: Lab, node: str) -> Client:
