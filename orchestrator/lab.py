@@ -248,9 +248,20 @@ class Lab:
         except KeyError:
             raise LabError(f"no node '{name}' in {self.topo.name}") from None
 
-    def cmd(self, node: str, command: str) -> str:
-        """Run a shell command in a node's shell and return its output."""
-        return self.node(node).cmd(command)
+    def mac(self, node: str, iface: str) -> str:
+        """The MAC of ``node``'s interface ``iface`` as the running lab has
+        it (lower case, as packets show it): checks ask the lab, not Mininet's
+        objects, so that they do not depend on how the network was built."""
+        try:
+            return self.node(node).intf(iface).mac.lower()
+        except KeyError:
+            raise LabError(f"{node} has no interface '{iface}'") from None
+
+    def macs(self, node: str) -> set[str]:
+        """The MACs of all of ``node``'s interfaces (its topology's), as
+        :meth:`mac` gives them: what frames from or to that node carry."""
+        self.node(node)                        # an unknown node is refused by name
+        return {self.mac(node, iface.name) for iface in self.topo.interfaces(node)}
 
     def exec_argv(self, node: str, argv: list[str]) -> list[str]:
         """The command line that runs ``argv`` inside ``node`` (or in the

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..packets import Packets, merge, read, write_pcap
-from .tcpdump import Capture, describe_drops, dropped_at, point_label
+from .tcpdump import Tcpdump, describe_drops, dropped_at, point_label
 
 if TYPE_CHECKING:
     from ..processes.nodeexec import NodeExec
@@ -97,13 +97,13 @@ class Recording:
         self.bpf = bpf
         self.directory = Path(directory)
         self.captured = Captured()
-        self._captures: list[Capture] = []
+        self._captures: list[Tcpdump] = []
 
     def start(self) -> Captured:
         self.directory.mkdir(parents=True, exist_ok=True)
         try:
             for node, iface in self.points:          # all launched, then all waited for
-                self._captures.append(Capture(self.lab, node, iface, self.bpf,
+                self._captures.append(Tcpdump(self.lab, node, iface, self.bpf,
                                               path=self.directory / f"{node}-{iface}.pcap")
                                       .launch())
             for capture in self._captures:

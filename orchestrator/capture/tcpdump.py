@@ -13,9 +13,7 @@ A capture needs of the lab only :class:`~orchestrator.processes.nodeexec.NodeExe
 
 from __future__ import annotations
 
-import os
 import re
-import select
 import signal
 import subprocess
 import time
@@ -24,6 +22,7 @@ from pathlib import Path
 from ..errors import LabError
 from ..processes.binaries import require
 from ..processes.nodeexec import NodeExec
+from ..processes.pipes import read_until
 from ..runs.rundir import Process
 
 READY_TIMEOUT = 10.0
@@ -41,7 +40,7 @@ def point_label(node: str, iface: str) -> str:
     return iface if iface.startswith(f"{node}-") else f"{node}:{iface}"
 
 
-def dropped_at(captures: "list[Capture]") -> dict[str, int]:
+def dropped_at(captures: "list[Tcpdump]") -> dict[str, int]:
     """Per capture point that lost any: how many packets the kernel dropped."""
     return {c.label: c.dropped for c in captures if c.dropped}
 
@@ -50,11 +49,12 @@ def describe_drops(dropped: dict[str, int]) -> str:
     return ", ".join(f"{point} ({count})" for point, count in dropped.items())
 
 
-class Capture:
-    """``with Capture(lab, "xiaoli", "xiaoli-eth0", "arp", path) as cap: ...``;
-    afterwards ``cap.path`` is a complete pcap file.
+class Tcpdump:
+    """``with Tcpdump(lab, "xiaoli", "xiaoli-eth0", "arp", path) as cap: ...``;
+    afterwards ``cap.path`` is a complete pcap file, which
+    :func:`orchestrator.packets.read` gives back as a ``Capture``.
 
-    ``Capture.local(interface, path)`` captures on an interface of the
+    ``Tcpdump.local(interface, path)`` captures on an interface of the
     machine itself (loopback, for tests of the library against the real
     stack) with the same readiness, draining and drop accounting."""
 
@@ -75,17 +75,17 @@ class Capture:
         self._stderr_tail = b""          # what tcpdump said when a wait ran out
 
     @classmethod
-    def local(cls, interface: str, path: Path, bpf: str = "") -> "Capture":
+    def local(cls, interface: str, path: Path, bpf: str = "") -> "Tcpdump":
         return cls(None, "local", interface, bpf, path)
 
     @property
     def label(self) -> str:
         return point_label(self.node, self.interface)
 
-    def start(self) -> "Capture":
+    def start(self) -> "Tcpdump":
         return self.launch().wait_listening()
 
-    def launch(self) -> "Capture":
+    def launch(self) -> "Tcpdump":
         """Start tcpdump without waiting for it to listen: a recording
         launches all its points, then waits for each (they start together)."""
         tcpdump = require("tcpdump")
@@ -106,25 +106,12 @@ class Capture:
 
     def _read_until(self, pattern: re.Pattern, timeout: float) -> re.Match | None:
         """Read tcpdump's stderr until ``pattern`` matches what came since."""
-        deadline = time.monotonic() + timeout
-        seen = b""
-        stream = self.proc.stderr
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([stream], [], [], 0.05)
-            if ready:
-                chunk = os.read(stream.fileno(), 4096)
-                if not chunk:
-                    break
-                seen += chunk
-                found = pattern.search(seen)
-                if found:
-                    return found
-            elif self.proc.poll() is not None:
-                break
-        self._stderr_tail = seen
-        return None
+        found, seen = read_until(self.proc, self.proc.stderr, pattern.search, timeout)
+        if found is None:
+            self._stderr_tail = seen
+        return found
 
-    def wait_listening(self) -> "Capture":
+    def wait_listening(self) -> "Tcpdump":
         if self._read_until(re.compile(rb"listening on"), READY_TIMEOUT):
             return self
         self.stop()
@@ -173,7 +160,7 @@ class Capture:
         counts = DROPPED.findall(self.proc.stderr.read())
         return int(counts[-1]) if counts else 0
 
-    def __enter__(self) -> "Capture":
+    def __enter__(self) -> "Tcpdump":
         return self.start()
 
     def __exit__(self, *_exc) -> None:

@@ -191,14 +191,13 @@ def gateway(ctx: CheckContext, host: Station) -> Station:
         str(ctx.lab.topo.node(host.node).gateway)
     for iface in ctx.lab.topo.interfaces():
         if iface.address is not None and str(iface.address.ip) == address:
-            return Station(iface.node, iface.name, ctx.lab.node(iface.node).intf(iface.name).mac,
-                           address)
+            return Station(iface.node, iface.name, ctx.lab.mac(iface.node, iface.name), address)
     raise ExpectationFailed(f"{host.node}'s gateway {address} is no interface of the topology")
 
 
 def router_ports(ctx: CheckContext) -> list[RouterPorts]:
     """Every router of the topology with the MAC of each of its interfaces."""
-    return [RouterPorts(node.name, tuple((i.name, ctx.lab.node(node.name).intf(i.name).mac)
+    return [RouterPorts(node.name, tuple((i.name, ctx.lab.mac(node.name, i.name))
                                          for i in ctx.lab.topo.interfaces(node.name)))
             for node in ctx.lab.topo.hosts() if isinstance(node, RouterNode)]
 

@@ -113,7 +113,7 @@ def station(ctx: CheckContext, node: str) -> Station:
     iface = ctx.lab.topo.interfaces(node)[0]
     lease = ctx.lab.leases().get((node, iface.name))
     address = str(lease.ip) if lease else str(iface.address.ip)
-    return Station(node, iface.name, ctx.lab.node(node).intf(iface.name).mac, address)
+    return Station(node, iface.name, ctx.lab.mac(node, iface.name), address)
 
 
 class Check:

@@ -193,9 +193,7 @@ def node_addresses(lab: Lab, nodes: set[str]) -> dict[str, set[str]]:
     found = {}
     for name in nodes:
         try:
-            node = lab.node(name)
+            found[name] = lab.macs(name) | {str(a) for a in net.addresses(name)}
         except FlowlabError:
             continue
-        macs = {i.mac.lower() for i in node.intfList() if i.mac and i.name != "lo"}
-        found[name] = macs | {str(a) for a in net.addresses(name)}
     return found

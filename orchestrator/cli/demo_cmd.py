@@ -16,6 +16,7 @@ from .common import (
     require_root,
     topology_options,
 )
+from .holding import hold
 
 NAME = "demo"
 HELP = "bring a topology up, show it working, tear it down"
@@ -24,6 +25,10 @@ DESCRIPTION = ("A guided tour of a topology: bring it up with all its daemons, p
                "routers and through the edge NAT, a name resolved through the DNS chain, the "
                "web page fetched, and (with VLANs) the isolation of the VLANs; tear down. "
                "Exit status 0 when everything shown worked.")
+
+INTERRUPTED = 1
+"""The exit status of a tour cut short by Ctrl-C or SIGTERM: it did not
+show everything working."""
 
 
 @dataclass
@@ -113,34 +118,32 @@ def run(args) -> int:
     topo = registry.load(args.topology, topology_options(args))
     controller = controller_settings(args, topo)
     require_root(NAME)
-    with output.progress(f"bringing {topo.name} up") as report:
-        lab = Lab(topo, args.topology,
-                  LabSettings(progress=report, controller=controller)).start()
+    return hold(topo, args.topology, LabSettings(controller=controller),
+                lambda lab: show(args, lab), stopped=INTERRUPTED)
+
+
+def show(args, lab: Lab) -> int:
+    """Take the tour of the lab that is up; 0 when every step worked."""
     rows, ok = [], True
-    try:
-        summary = lab.summary()
-        if args.format == "table":
-            output.lab_summary(topo.name, lab.run.run_id, summary)
-        for step in tour(lab):
-            result, passed = step.run(lab)
-            ok &= passed
-            rows.append([step.title, step.shows, result, "ok" if passed else "FAIL"])
-        died = lab.controller_failure()
-        if died:
-            ok = False
-            rows.append(["the OpenFlow controller", "forwarding under secure fail mode",
-                         died.splitlines()[0], "FAIL"])
-        if args.format == "json":
-            output.print_json({"topology": topo.name, "run": lab.run.run_id,
-                               "interfaces": summary, "passed": ok,
-                               "steps": [dict(zip(("step", "shows", "result", "verdict"), row))
-                                         for row in rows]})
-        else:
-            output.table("what the lab shows", ["step", "what it shows", "result", "verdict"],
-                         rows)
-        output.note(f"logs, configs and leases: {lab.run.path}")
-    finally:
-        with output.progress(f"tearing {topo.name} down") as report:
-            lab.settings.progress = report
-            lab.stop()
+    summary = lab.summary()
+    if args.format == "table":
+        output.lab_summary(lab.topo.name, lab.run.run_id, summary)
+    for step in tour(lab):
+        result, passed = step.run(lab)
+        ok &= passed
+        rows.append([step.title, step.shows, result, "ok" if passed else "FAIL"])
+    died = lab.controller_failure()
+    if died:
+        ok = False
+        rows.append(["the OpenFlow controller", "forwarding under secure fail mode",
+                     died.splitlines()[0], "FAIL"])
+    if args.format == "json":
+        output.print_json({"topology": lab.topo.name, "run": lab.run.run_id,
+                           "interfaces": summary, "passed": ok,
+                           "steps": [dict(zip(("step", "shows", "result", "verdict"), row))
+                                     for row in rows]})
+    else:
+        output.table("what the lab shows", ["step", "what it shows", "result", "verdict"],
+                     rows)
+    output.note(f"logs, configs and leases: {lab.run.path}")
     return 0 if ok else 1

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
 import time
 from pathlib import Path
@@ -27,6 +26,7 @@ from .common import (
     require_root,
     topology_options,
 )
+from .holding import hold, until_done
 
 NAME = "exercise"
 HELP = "troubleshooting exercises: a lab broken on purpose, checked from packets"
@@ -154,49 +154,26 @@ def run_list(args) -> int:
 
 # -- start -----------------------------------------------------------------------------
 
-class Terminated(BaseException):
-    """SIGTERM (from 'down'), raised where the main thread is, so teardown runs."""
-
-
-def _on_sigterm(_signum, _frame):
-    raise Terminated()
-
-
 def run_start(args) -> int:
     spec, topo, exercise = load_exercise(args.exercise, args.topology, args,
                                          args.student)          # refused before any work
     require_root(NAME)
     began = time.monotonic()
-    signal.signal(signal.SIGTERM, _on_sigterm)
-    server = None
-    try:
-        with output.progress(f"bringing {topo.name} up for {exercise.name}") as report:
-            lab = Lab(topo, spec, LabSettings(progress=report, unbound_ok=True))
-            lab.start()
+
+    def run_exercise(lab: Lab) -> int:
+        session = Session(lab, exercise, exercise_dir(lab.run.path))
+        with output.progress("preparing the exercise"):
+            session.start()
+        server = serve(session)
         try:
-            session = Session(lab, exercise, exercise_dir(lab.run.path))
-            with output.progress("preparing the exercise"):
-                session.start()
-            server = serve(session)
-            ready = time.monotonic() - began
-            show_start(args, lab, exercise, ready)
-            if args.no_cli:
-                while True:
-                    signal.pause()
-            else:
-                from mininet.cli import CLI
-                from mininet.log import setLogLevel
-                setLogLevel("output")
-                CLI(lab.net)
+            show_start(args, lab, exercise, time.monotonic() - began)
+            until_done(lab, cli=not args.no_cli)
         finally:
-            if server is not None:
-                server.close()
-            with output.progress(f"tearing {topo.name} down") as report:
-                lab.settings.progress = report
-                lab.stop()
-    except (KeyboardInterrupt, Terminated):
+            server.close()
         return 0
-    return 0
+
+    return hold(topo, spec, LabSettings(unbound_ok=True), run_exercise, stopped=0,
+                title=f"bringing {topo.name} up for {exercise.name}")
 
 
 def show_start(args, lab, exercise, seconds: float) -> None:
@@ -277,10 +254,6 @@ def run_simple(args) -> int:
 
 
 # -- validate and grades --------------------------------------------------------------------
-
-class ExerciseRefused(FlowlabError):
-    exit_status = 1
-
 
 def run_validate(args) -> int:
     spec = files.parse(args.file)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import signal
-import time
 from dataclasses import asdict
 
 from ..lab import Lab, LabSettings
@@ -17,6 +15,7 @@ from .common import (
     require_root,
     topology_options,
 )
+from .holding import hold, until_done
 
 NAME = "up"
 HELP = "bring a topology up (Mininet CLI, or --no-cli to wait for a signal)"
@@ -31,16 +30,6 @@ DESCRIPTION = ("Build the emulated network of TOPO and bring it up. By default o
                "inspect or grade). With --controller os-ken the switches are driven over "
                "OpenFlow 1.3 by os-ken with the apps of --controller-app (default l2); if the "
                "controller dies while the lab is up, up tears down and exits 1 naming it.")
-
-
-class Terminated(BaseException):
-    """SIGTERM, raised where the main thread is, so that teardown runs.
-
-    Not a KeyboardInterrupt: Mininet's CLI swallows those to stay open."""
-
-
-def _on_sigterm(_signum, _frame):
-    raise Terminated()
 
 
 def configure(parser):
@@ -60,53 +49,26 @@ def run(args) -> int:
     topo = registry.load(args.topology, topology_options(args))
     controller = controller_settings(args, topo)
     require_root(NAME)
-    signal.signal(signal.SIGTERM, _on_sigterm)
-    try:
-        with output.progress(f"bringing {topo.name} up") as report:
-            lab = Lab(topo, args.topology, LabSettings(datapath=args.datapath, progress=report,
-                                                       unbound_ok=args.allow_unbound,
-                                                       controller=controller))
-            lab.start()
-        try:
-            if args.format == "json":
-                output.print_json({"topology": topo.name, "run": lab.run.run_id,
-                                   "interfaces": lab.summary(),
-                                   "unbound": [asdict(u) for u in lab.unbound]})
-            else:
-                output.lab_summary(topo.name, lab.run.run_id, lab.summary())
-                output.unbound(lab.unbound)
-            if args.no_cli:
-                output.note(f"lab {lab.run.run_id} is up; Ctrl-C or 'down' tears it down")
-                failure = wait_for_signal(lab)
-            else:
-                from mininet.cli import CLI
-                from mininet.log import setLogLevel
-                setLogLevel("output")   # the CLI prints through Mininet's log
-                CLI(lab.net)
-                failure = lab.controller_failure()
-        finally:
-            with output.progress(f"tearing {topo.name} down") as report:
-                lab.settings.progress = report
-                lab.stop()
-    except (KeyboardInterrupt, Terminated):
-        return 0
+    settings = LabSettings(datapath=args.datapath, unbound_ok=args.allow_unbound,
+                           controller=controller)
+    failure = hold(topo, args.topology, settings, lambda lab: show_and_hold(args, lab),
+                   stopped=None)
     if failure:
         output.error(failure)
         return 1
     return 0
 
 
-WATCH_SECONDS = 0.5
-
-
-def wait_for_signal(lab: Lab) -> str | None:
-    """Hold the lab up until a signal (raised as an exception) or until its
-    controller dies (returned: the lab is no longer what was asked for)."""
-    while True:
-        failure = lab.controller_failure()
-        if failure:
-            return failure
-        if lab.controller is None:
-            signal.pause()
-        else:
-            time.sleep(WATCH_SECONDS)      # a signal's handler raises out of it
+def show_and_hold(args, lab: Lab) -> str | None:
+    """Print the lab's summary and hold it until the user is done; why it
+    failed meanwhile (its controller died), else None."""
+    if args.format == "json":
+        output.print_json({"topology": lab.topo.name, "run": lab.run.run_id,
+                           "interfaces": lab.summary(),
+                           "unbound": [asdict(u) for u in lab.unbound]})
+    else:
+        output.lab_summary(lab.topo.name, lab.run.run_id, lab.summary())
+        output.unbound(lab.unbound)
+    if args.no_cli:
+        output.note(f"lab {lab.run.run_id} is up; Ctrl-C or 'down' tears it down")
+    return until_done(lab, cli=not args.no_cli)

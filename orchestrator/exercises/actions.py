@@ -1,19 +1,14 @@
 """What faults do to a running lab: run commands in nodes, swap a daemon for
 one rendered from another model, restart DHCP clients.
 
-Everything goes through the lab's own handles (``lab.run_in``,
-``lab.services`` and its supervisor), so what a fault starts is recorded
-in the run and stopped with the lab like any daemon.
+Everything goes through the lab's own handles (``lab.run_in`` and
+``lab.services``), so what a fault starts is recorded in the run and
+stopped with the lab like any daemon.
 """
 
 from __future__ import annotations
 
-import os
-import time
-from dataclasses import replace
-
 from services import plan
-from services.base import FileAppears
 from services.dhcp_client import DHCP_CLIENT
 
 from ..errors import LabError
@@ -40,17 +35,9 @@ def swap_daemon(lab, kind: str, node: str, topo) -> None:
     transformed model, or the lab's own to repair it).  The new launch
     replaces the old one in ``lab.services``: a check that restarts the
     daemon restarts this one."""
-    services = lab.services
-    old = services.find(kind, node)
     daemon = next(d for d in plan.daemons(topo, lab.run.path)
                   if kind_of(d) == kind and d.ctx.host.name == node)
-    launch = daemon.launch()
-    supervisor = services.supervisor
-    supervisor.prepare([launch])          # its files written, its dry run passed
-    supervisor.stop(old.name)
-    supervisor.wait_ready(supervisor.start(launch))
-    index = services.instances.index(old)
-    services.instances[index] = replace(old, daemon=daemon, launch=launch)
+    lab.services.swap(lab.services.find(kind, node), daemon)
 
 
 def restart_clients(lab, clients: list[tuple[str, str]], wait: bool = True) -> list[str]:
@@ -61,23 +48,5 @@ def restart_clients(lab, clients: list[tuple[str, str]], wait: bool = True) -> l
     instances = [services.find(DHCP_CLIENT, node, iface) for node, iface in clients]
     if not instances:
         return []
-    if wait:
-        return [f"{u.node}:{u.iface}" for u in services.restart_dhcp_clients(instances)]
-    for instance in instances:
-        services.stop(instance)
-        instance.daemon.forget(keep_lease_file=False)
-        lab.run_in(instance.node, ["ip", "-4", "-batch", "-"],
-                   input=f"addr flush dev {instance.iface}\nneigh flush dev {instance.iface}\n")
-    for instance in instances:
-        services.supervisor.start(instance.launch)
-    deadline = time.monotonic() + SETTLE_SECONDS
-    waiting = list(instances)
-    while waiting and time.monotonic() < deadline:
-        waiting = [i for i in waiting if not _bound(i)]
-        time.sleep(0.1)
-    return [f"{i.node}:{i.iface}" for i in waiting]
-
-
-def _bound(instance) -> bool:
-    ready = instance.launch.ready
-    return isinstance(ready, FileAppears) and os.path.exists(ready.path)
+    late = services.restart_dhcp_clients(instances, within=None if wait else SETTLE_SECONDS)
+    return [f"{u.node}:{u.iface}" for u in late]

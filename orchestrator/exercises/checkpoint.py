@@ -13,11 +13,11 @@ recorded: a reset restarts the DHCP clients, which configure it again.
 
 from __future__ import annotations
 
-import subprocess
 from dataclasses import dataclass, field
 
 from ..errors import LabError
 from ..model import Port, Switch
+from ..network import ovs
 from . import actions
 
 DROPPED_WORDS = ("linkdown",)
@@ -110,16 +110,9 @@ def access_ports(topo) -> list[Port]:
             if isinstance(end, Port) and end.vlan is not None and end.trunk is None]
 
 
-def _ovs(*argv: str) -> str:
-    done = subprocess.run(["ovs-vsctl", *argv], capture_output=True, text=True, timeout=30)
-    if done.returncode != 0:
-        raise LabError(f"ovs-vsctl {' '.join(argv)}: {done.stderr.strip()}")
-    return done.stdout.strip()
-
-
 def take(lab) -> Checkpoint:
     return Checkpoint({h.name: node_state(lab, h.name) for h in lab.topo.hosts()},
-                      {p.name: _ovs("get", "port", p.name, "tag") for p in access_ports(lab.topo)})
+                      {p.name: ovs.vlan_tag(p.name) for p in access_ports(lab.topo)})
 
 
 def restore(lab, saved: Checkpoint) -> list[str]:
@@ -146,8 +139,8 @@ def restore(lab, saved: Checkpoint) -> list[str]:
                 raise LabError(f"{node}: iptables-restore: {done.stderr.strip()}")
             changed.append(f"{node}: iptables rules restored")
     for port, tag in saved.tags.items():
-        if _ovs("get", "port", port, "tag") != tag:
-            _ovs("set", "port", port, f"tag={tag}")
+        if ovs.vlan_tag(port) != tag:
+            ovs.set_vlan_tag(port, tag)
             changed.append(f"port {port}: VLAN tag {tag} put back")
     return changed
 

@@ -16,16 +16,15 @@ from __future__ import annotations
 
 import json
 import os
-import select
 import socket
 import subprocess
 import threading
-import time
 import traceback
 from pathlib import Path
 from typing import Callable
 
 from ..errors import FlowlabError
+from ..processes.pipes import read_until
 
 SOCKET = "control.sock"
 EXERCISE_DIR = "exercise"
@@ -131,24 +130,18 @@ def wait_started(proc: subprocess.Popen, timeout: float) -> dict:
     prints once the exercise is ready, read as it comes: the process goes
     on holding the lab, so its output never ends.  ControlError when it
     printed no whole JSON document by ``timeout`` or ended first."""
-    seen = b""
-    deadline = time.monotonic() + timeout
-    fd = proc.stdout.fileno()
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([fd], [], [], 0.2)
-        if ready:
-            chunk = os.read(fd, 65536)
-            if not chunk:
-                break
-            seen += chunk
-            try:
-                return json.loads(seen)
-            except ValueError:
-                continue
-        elif proc.poll() is not None:
-            break
+    shown, seen = read_until(proc, proc.stdout, _document, timeout)
+    if shown is not None:
+        return shown
     ended = proc.poll() is not None
     said = proc.stderr.read() if ended and proc.stderr else b""
     raise ControlError(f"exercise start printed no exercise within {timeout:.0f} s "
                        f"({'it ended' if ended else 'it still runs'}): {seen!r} {said!r}")
 
+
+def _document(seen: bytes) -> dict | None:
+    """``seen`` as a JSON document, once it is a whole one."""
+    try:
+        return json.loads(seen)
+    except ValueError:
+        return None

@@ -190,11 +190,6 @@ def applicable_checks(topo: Topology) -> set[str]:
     return {c.name for c in all_checks() if c.applies_to(topo)}
 
 
-def service_of(topo: Topology, node: str, kind: str):
-    """The one service of ``kind`` on ``node`` (the model's object)."""
-    return next(s for s in topo.node(node).services if s.kind == kind)
-
-
 def with_params(topo: Topology, node: str, kind: str, **params) -> None:
     """Replace the parameters of ``node``'s ``kind`` service in ``topo``."""
     host = topo.node(node)

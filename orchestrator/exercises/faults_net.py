@@ -11,14 +11,13 @@ makes some pair of end hosts unreachable, and the symptom names that pair.
 from __future__ import annotations
 
 import copy
-import subprocess
 from ipaddress import IPv4Network
 
 from ..checks.derived.http import sites
 from ..checks.derived.nat import crossings
-from ..errors import LabError
 from ..model import Interface, Port, Router, Switch, Topology
 from ..model.paths import Network
+from ..network import ovs
 from . import actions
 from .faults import Fault, Variant
 from .where import free_address, model_address, network_of, same_domain, users
@@ -27,12 +26,6 @@ LAYER2 = "l2-scope"
 
 
 # -- a port on the wrong VLAN ------------------------------------------------------
-
-def _ovs(*argv: str) -> None:
-    done = subprocess.run(["ovs-vsctl", *argv], capture_output=True, text=True, timeout=30)
-    if done.returncode != 0:
-        raise LabError(f"ovs-vsctl {' '.join(argv)}: {done.stderr.strip()}")
-
 
 class PortWrongVlan(Fault):
     name = "port-wrong-vlan"
@@ -66,11 +59,11 @@ class PortWrongVlan(Fault):
         return found
 
     def apply(self, lab, variant: Variant) -> None:
-        _ovs("set", "port", variant.target["port"], f"tag={variant.target['to']}")
+        ovs.set_vlan_tag(variant.target["port"], variant.target["to"])
         self._renew(lab, variant, wait=False)
 
     def solve(self, lab, variant: Variant) -> None:
-        _ovs("set", "port", variant.target["port"], f"tag={variant.target['vlan']}")
+        ovs.set_vlan_tag(variant.target["port"], variant.target["vlan"])
         self._renew(lab, variant, wait=True)
 
     def _renew(self, lab, variant: Variant, wait: bool) -> None:

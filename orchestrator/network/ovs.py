@@ -1,4 +1,5 @@
-"""Open vSwitch as a machine service: make sure it runs before a lab needs it.
+"""Open vSwitch as a machine service: make sure it runs before a lab needs it,
+and the one way to ask or change it (:func:`vsctl`).
 
 The suite and ``up`` must work on a fresh machine where nobody started OVS
 by hand (CI starts with nothing running).  Where the kernel has no
@@ -46,11 +47,22 @@ def ensure_running() -> list[str]:
 
 
 def vsctl(*args: str, check: bool = True) -> str:
+    """What ``ovs-vsctl ARGS`` prints, stripped; a failure raises naming the
+    command and what OVS said (unless ``check`` is false: cleanup goes on)."""
     result = subprocess.run([require("ovs-vsctl"), "--timeout=10", *args],
                             capture_output=True, text=True)
     if check and result.returncode != 0:
         raise LabError(f"ovs-vsctl {' '.join(args)} failed: {result.stderr.strip()}")
-    return result.stdout
+    return result.stdout.strip()
+
+
+def vlan_tag(port: str) -> str:
+    """The VLAN of an access port, as OVS holds it (``[]``: none)."""
+    return vsctl("get", "port", port, "tag")
+
+
+def set_vlan_tag(port: str, tag: str) -> None:
+    vsctl("set", "port", port, f"tag={tag}")
 
 
 def bridges_of_run(run_id: str | None = None) -> dict[str, str]:

@@ -297,10 +297,6 @@ class Field:
         """``ip.ttl``: the layer's name and the field's, as in Wireshark."""
         return f"{self.layer.name}.{self.name}" if self.layer else self.name
 
-    @property
-    def is_list(self) -> bool:
-        return isinstance(self.codec, ListOf)
-
     def __get__(self, view, owner=None):
         if view is None:
             return self
@@ -342,10 +338,6 @@ class Layer:
     @staticmethod
     def locate(packet) -> tuple[int, int]:
         raise NotImplementedError
-
-    def to_dict(self) -> dict[str, Any]:
-        """Every field of the layer, decoded (for reports and debugging)."""
-        return {name: field.read(self) for name, field in self.fields.items()}
 
     def __repr__(self) -> str:
         shown = " ".join(f"{name}={field.codec.show(field.read(self))}"

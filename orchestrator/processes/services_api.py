@@ -1,8 +1,8 @@
 """The daemons of a lab, found and controlled by what they are and where.
 
 ``lab.services`` is the one way to reach a running daemon: checks, the
-race, the demo and users' tests ask for ``("dhcp-relay", "gw1")`` or
-``("dhcp-client", "xiaoming")`` and stop, start or restart it, with
+race, exercises, the demo and users' tests ask for ``("dhcp-relay", "gw1")``
+or ``("dhcp-client", "xiaoming")`` and stop, start, restart or swap it, with
 readiness proven as at bring-up.  Nobody re-renders a launch to learn a
 daemon's name or reaches into the supervisor: each daemon's launch is
 rendered once, at bring-up, and kept here beside it.
@@ -15,7 +15,7 @@ every DHCP interface runs.
 from __future__ import annotations
 
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from services.base import Daemon, Launch
 from services.dhcp_client import DHCP_CLIENT, DhcpClient
@@ -97,9 +97,6 @@ class Services:
                            f"({', '.join(i.name for i in found)}): name the interface")
         return found[0]
 
-    def instance_of(self, daemon: Daemon) -> Instance:
-        return next(i for i in self.instances if i.daemon is daemon)
-
     # -- controlling ---------------------------------------------------------------
     def is_running(self, instance: Instance) -> bool:
         running = self._supervisor().running.get(instance.name)
@@ -131,6 +128,24 @@ class Services:
         (a resolver's cache) comes back empty."""
         self.stop(*instances)
         self.start(*instances)
+
+    def swap(self, instance: Instance, daemon: Daemon) -> Instance:
+        """Run ``daemon`` in place of ``instance``: the same daemon rendered
+        from a changed model (a fault), or from the lab's own (its repair).
+        Its files and dry run are checked before the old one stops; it
+        starts ready and takes the old one's place, so that whoever restarts
+        the daemon later restarts this one."""
+        if (kind_of(daemon), daemon.ctx.host.name) != (instance.kind, instance.node):
+            raise LabError(f"{instance.name} can only be swapped for a {instance.kind} of "
+                           f"{instance.node}, not a {kind_of(daemon)} of {daemon.ctx.host.name}")
+        launch = daemon.launch()
+        supervisor = self._supervisor()
+        supervisor.prepare([launch])
+        supervisor.stop(instance.name)
+        supervisor.wait_ready(supervisor.start(launch))
+        swapped = replace(instance, daemon=daemon, launch=launch)
+        self.instances[self.instances.index(instance)] = swapped
+        return swapped
 
     def add(self, daemon: Daemon) -> Instance:
         """Start a daemon the topology does not declare (a reference
@@ -169,17 +184,21 @@ class Services:
         self.start(instance)
         return instance.daemon.lease()
 
-    def restart_dhcp_clients(self, instances: list[Instance], fresh: bool = True
-                             ) -> list[Unbound]:
+    def restart_dhcp_clients(self, instances: list[Instance], fresh: bool = True,
+                             within: float | None = None) -> list[Unbound]:
         """Restart many clients at once: all reset, then started as the lab
         started them (paced, each awaited).  A client still unbound at its
         deadline is returned, not raised: in a broken network that is the
         finding, and the packets captured meanwhile say where its exchange
-        stopped."""
+        stopped.  ``within``: the seconds each is awaited instead of its
+        own deadline, where no lease is expected (a fault took the server
+        away) and the DISCOVERs on the wire are all the symptom needs; the
+        unbound keep trying."""
         for instance in instances:
             self._reset(instance, fresh)
-        late = self._supervisor().start_paced([i.launch for i in instances],
-                                              may_stay_unready=lambda launch: True)
+        launches = [i.launch if within is None else replace(i.launch, deadline=within)
+                    for i in instances]
+        late = self._supervisor().start_paced(launches, may_stay_unready=lambda launch: True)
         return [self.unbound(each) for each in late]
 
     def _reset(self, instance: Instance, fresh: bool) -> None:

@@ -219,7 +219,7 @@ def own_giaddr(topo: Topology, iface: Interface, gateways: list[Gateway]) -> str
 
 def setup_for(lab: Lab, setup: RaceSetup) -> RaceSetup:
     """The plan with the client's MAC as the running lab has it."""
-    return replace(setup, client_mac=lab.node(setup.client).intf(setup.client_iface).mac)
+    return replace(setup, client_mac=lab.mac(setup.client, setup.client_iface))
 
 
 def slow_relay(lab: Lab, setup: RaceSetup, spec: str) -> str:

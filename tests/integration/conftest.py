@@ -40,7 +40,7 @@ def machine_snapshot() -> dict:
     snapshot["netns"] = _run("ip", "netns", "list")
     snapshot["mounts"] = sorted(line.split()[4] for line in
                                 Path("/proc/self/mountinfo").read_text().splitlines())
-    snapshot["bridges"] = sorted(_run("ovs-vsctl", "list-br").split())
+    snapshot["bridges"] = sorted(ovs.bridges() or [])
     return snapshot
 
 

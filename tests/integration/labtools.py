@@ -48,7 +48,7 @@ def broadcast_from_xiaoming(lab):
     points = [("xiaomei", "xiaomei-eth0"), ("xiaoli", "xiaoli-eth0"), ("gw2", "gw2-eth0")]
     arping = ["arping", "-c", "1", "-w", "1", "-I", "xiaoming-eth0", "10.1.1.99"]
     pcaps = captured_while(lab, points, "arp", lambda: lab.run_in("xiaoming", arping))
-    mac = lab.node("xiaoming").intf("xiaoming-eth0").mac
+    mac = lab.mac("xiaoming", "xiaoming-eth0")
     return {node: len(arp_requests(path, mac, "10.1.1.99")) for (node, _i), path in pcaps.items()}
 
 

@@ -13,7 +13,7 @@ import signal
 
 import pytest
 
-from orchestrator.capture.tcpdump import Capture
+from orchestrator.capture.tcpdump import Tcpdump
 from orchestrator.checks.base import CheckContext
 from orchestrator.errors import CaptureIncomplete
 from orchestrator.lab import Lab, LabSettings
@@ -37,7 +37,7 @@ def tcpdump_pids(lab) -> list[int]:
 
 def test_a_capture_that_kept_up_has_every_packet_and_no_drop(lab):
     path = lab.run.subdir("captures") / "A-eth0.pcap"
-    capture = Capture(lab, "A", "A-eth0", "icmp", path).start()
+    capture = Tcpdump(lab, "A", "A-eth0", "icmp", path).start()
     try:
         assert lab.run_in("A", ["ping", "-c", "3", "-i", "0.2", "192.168.1.2"]).returncode == 0
     finally:

@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 import os
-import select
 import signal
 import subprocess
 import sys
 import time
 
 import pytest
+
+from orchestrator.processes.pipes import read_until
 
 from .conftest import leftovers
 
@@ -31,24 +32,14 @@ def start_up(*args: str, **kwargs) -> subprocess.Popen:
 
 
 def wait_for(proc: subprocess.Popen, needle: str, timeout: float = UP_TIMEOUT) -> str:
-    """Read the process's stderr until it contains ``needle``.  Raw reads of
-    the descriptor: a buffered readline would hide lines from select()."""
-    seen = b""
-    fd = proc.stderr.fileno()
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([fd], [], [], 0.2)
-        if ready:
-            chunk = os.read(fd, 4096)
-            if not chunk:
-                break
-            seen += chunk
-            if needle.encode() in seen:
-                return seen.decode(errors="replace")
-        elif proc.poll() is not None:
-            break
-    proc.kill()
-    raise AssertionError(f"'{needle}' never came; stderr so far:\n{seen.decode(errors='replace')}")
+    """Read the process's stderr until it contains ``needle``; what it said."""
+    came, seen = read_until(proc, proc.stderr, lambda seen: needle.encode() in seen or None,
+                            timeout)
+    said = seen.decode(errors="replace")
+    if not came:
+        proc.kill()
+        raise AssertionError(f"'{needle}' never came; stderr so far:\n{said}")
+    return said
 
 
 def test_up_exec_down(untouched_machine):

@@ -12,7 +12,6 @@ exactly what a check derived from the model is for.
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -22,6 +21,7 @@ from orchestrator.checks.derived.reach import Reach
 from orchestrator.checks.runner import run_check
 from orchestrator.lab import Lab, LabSettings
 from orchestrator.model import Port, Topology
+from orchestrator.network.ovs import vsctl
 from tests.topologies import campus, chain
 
 pytestmark = [pytest.mark.root, pytest.mark.timeout(300)]
@@ -38,10 +38,6 @@ def switch_port(topo: Topology, node: str) -> str:
     port = topo.link_of(iface).other(iface)
     assert isinstance(port, Port)
     return port.name
-
-
-def ovs(*args: str) -> None:
-    subprocess.run(["ovs-vsctl", *args], check=True, capture_output=True, text=True)
 
 
 @pytest.fixture
@@ -92,7 +88,7 @@ def test_chain_without_a_route_fails_reach_naming_router_and_network(tmp_path,
 
 def test_campus_port_leaking_the_other_vlan_fails_l2_scope_only(campus_lab, tmp_path):
     # a2's access port (VLAN 10) also sends VLAN 20 out, tagged.
-    ovs("set", "port", switch_port(campus_lab.topo, "a2"), "vlan_mode=native-untagged",
+    vsctl("set", "port", switch_port(campus_lab.topo, "a2"), "vlan_mode=native-untagged",
         "trunks=10,20")
     reach, reach_said = run(campus_lab, Reach(), tmp_path)
     scope, said = run(campus_lab, L2Scope(), tmp_path)
@@ -105,7 +101,7 @@ def test_campus_port_leaking_the_other_vlan_fails_l2_scope_only(campus_lab, tmp_
 
 
 def test_campus_pc_on_the_wrong_vlan_fails_l2_scope_naming_it(campus_lab, tmp_path):
-    ovs("set", "port", switch_port(campus_lab.topo, "a2"), "tag=20")
+    vsctl("set", "port", switch_port(campus_lab.topo, "a2"), "tag=20")
     scope, said = run(campus_lab, L2Scope(), tmp_path)
     assert not scope.passed
     assert "a2's broadcast who-has 10.20.10.254 tell " in said

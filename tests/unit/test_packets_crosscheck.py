@@ -16,7 +16,7 @@ import threading
 import pytest
 from dnslib import QTYPE, RR, A, DNSRecord
 
-from orchestrator.capture.tcpdump import Capture
+from orchestrator.capture.tcpdump import Tcpdump
 from orchestrator.packets import ExpectationFailed, conversation, dns, expect, read, synth, tcp
 from orchestrator.packets.crosscheck import FIELDS, Compared, crosscheck
 
@@ -159,7 +159,7 @@ def dns_exchange() -> bool:
 def test_real_captures_of_the_linux_stack_agree(tmp_path, name, interface, linktype):
     web_port = free_port()
     path = tmp_path / f"{name}.pcap"
-    dump = Capture.local(interface, path,
+    dump = Tcpdump.local(interface, path,
                          f"(tcp port {web_port}) or (udp port 53 and host {DNS_HOST})").start()
     dns_done = False
     try:

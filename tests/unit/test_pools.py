@@ -160,7 +160,7 @@ class FakeServices:
 
 class FakeLab:
     """The few things pools reads from a lab: its topology, its clients'
-    own leases and the server's lease database."""
+    own leases and MACs, and the server's lease database."""
 
     def __init__(self, database: Path, bound: list):
         self.topo = registry.load(SMALL)
@@ -170,9 +170,8 @@ class FakeLab:
     def leases(self):
         return {key: object() for key in self._bound}
 
-    def node(self, name):
-        return type("Node", (), {"intf": lambda _s, iface: type("I", (), {"mac": MACS[(name,
-                                                                                       iface)]})})()
+    def mac(self, node, iface):
+        return MACS[(node, iface)]
 
 
 def lease_file(tmp_path: Path, holders: list[int]) -> Path:

@@ -30,7 +30,7 @@ from pathlib import Path
 import jinja2
 import pytest
 
-from orchestrator.capture.tcpdump import Capture
+from orchestrator.capture.tcpdump import Tcpdump
 from services.web.config import ConfigError, load_config, parse_config, render_config
 from services.web.pages import TEXTBOOK_PAGE_LIMIT
 from services.web.textbook import ClientTiming, fetch
@@ -409,7 +409,7 @@ def tcpdump_lo(path: Path, port: int, expected: int):
         pytest.skip("tcpdump is not installed")
     if os.geteuid() != 0:
         pytest.skip("capturing on lo needs root (CAP_NET_RAW)")
-    capture = Capture.local("lo", path, f"tcp port {port}").start()
+    capture = Tcpdump.local("lo", path, f"tcp port {port}").start()
     try:
         yield
         deadline = time.monotonic() + DEADLINE

@@ -40,7 +40,7 @@ def addressed(net: Network, hosts: list[str]) -> tuple[list[str], list[str]]:
 
 def macs(lab: Lab, keys: Iterable[Key]) -> dict[Key, str]:
     """The MAC of each (node, interface), as the running lab has it."""
-    return {(node, iface): lab.node(node).intf(iface).mac.lower() for node, iface in keys}
+    return {(node, iface): lab.mac(node, iface) for node, iface in keys}
 
 
 def end_host_names(topo: Topology) -> list[str]:

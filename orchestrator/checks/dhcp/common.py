@@ -104,8 +104,9 @@ class Client:
 
 
 def mac_of(lab: Lab, iface: Interface) -> str:
-    """The interface's MAC: the model's, else the running lab's."""
-    return (iface.mac or lab.node(iface.node).intf(iface.name).mac).lower()
+    """The interface's MAC: the model's (a plan needs no lab where the model
+    gives every MAC), else the running lab's."""
+    return iface.mac or lab.mac(iface.node, iface.name)
 
 
 def iface_on(lab: Lab, node: str, network: ipaddress.IPv4Network) -> Interface:
