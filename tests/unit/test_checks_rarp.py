@@ -40,8 +40,9 @@ from orchestrator.packets.synth import (
     XIAOLI_MAC,
     XIAOMING_MAC,
 )
-from services import rarp_client, rarp_lookup
+from services import rarp_lookup
 from services.plan import daemons
+from services.tools import rarp_client
 
 pytestmark = pytest.mark.timeout(60)
 
