@@ -21,8 +21,7 @@ from pathlib import Path
 import pytest
 
 from orchestrator.report import browser
-from orchestrator.report.browser import (BrowserError, BrowserTimeout, BrowserUnavailable,
-                                         open_page)
+from orchestrator.report.browser import BrowserError, BrowserTimeout, BrowserUnavailable, open_page
 
 if (reason := browser.unavailable_reason()) is not None:
     pytest.skip(f"no browser to drive here: {reason}", allow_module_level=True)

@@ -6,9 +6,8 @@ from (an end host other than the server, one without a reservation there
 if it can), that host runs :mod:`services.tools.dhcp_starvation`:
 DISCOVERs from 1,000 made-up MACs at a paced rate, a REQUEST for every
 OFFER, so that the addresses are really leased (Yersinia's and dhcpstarv's
-attack).  The
-verdict comes from the attacker's capture and the server's own lease
-database, not from the attacker's account:
+attack).  The verdict comes from the attacker's capture and the server's
+own lease database, not from the attacker's account:
 
 * the lease database holds every address of the pool (else the pool was
   not exhausted: N of M addresses leased, and the check fails);
