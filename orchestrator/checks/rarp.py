@@ -348,9 +348,9 @@ def _points(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
 
 def ask_at_once(ctx: CheckContext, asked: Mapping[Client, list[str]]) -> None:
     """Every client sends its RARP requests at the same moment and listens
-    for CLIENT_WAIT seconds (:mod:`services.rarp_client`)."""
+    for CLIENT_WAIT seconds (:mod:`services.tools.rarp_client`)."""
     procs = [subprocess.Popen(
-        ctx.lab.exec_argv(c.node, python_module("services.rarp_client", c.iface,
+        ctx.lab.exec_argv(c.node, python_module("services.tools.rarp_client", c.iface,
                                                 str(CLIENT_WAIT), *macs)),
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         for c, macs in asked.items()]

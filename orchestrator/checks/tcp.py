@@ -21,8 +21,9 @@ a loaded machine.
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
+
+from services.base import python_module
 
 from ..errors import LabError
 from ..lab import Lab
@@ -376,11 +377,6 @@ SYSCTLS = ("net.ipv4.tcp_synack_retries", "net.ipv4.tcp_keepalive_time",
            "net.ipv4.tcp_keepalive_intvl", "net.ipv4.tcp_keepalive_probes")
 REQUEST = "hello, server\n"
 AFTER_FIN = ["still here, ", "after your FIN\n"]
-CRAFTED_SYN = (
-    "from scapy.layers.inet import IP, TCP\n"
-    "from scapy.supersocket import L3RawSocket\n"
-    "L3RawSocket().send(IP(src={src!r}, dst={dst!r}) / TCP(sport={sport}, dport={dport}, "
-    "flags='S', seq={seq}))\n")
 
 
 def _scenario(name: str, judge, *args) -> str:
@@ -564,12 +560,13 @@ def judge_tcp_faults(client_wire: Packets, server_wire: Packets, facts: FaultFac
 
 def old_duplicate_syn(lab: Lab, server: Puppet, c: Station, s: Station) -> None:
     """A SYN of a long-gone connection from the client's address, crafted
-    with scapy inside the client: the client's kernel knows no such
-    connection and resets the server's answer."""
+    with scapy inside the client (:mod:`services.tools.crafted_syn`): the
+    client's kernel knows no such connection and resets the server's answer."""
     server("listen", sock="old", addr=s.ip, port=OLD_SYN_PORT)
-    craft = CRAFTED_SYN.format(src=c.ip, dst=s.ip, sport=STALE_PORT, dport=OLD_SYN_PORT,
-                               seq=STALE_SEQ)
-    result = lab.run_in(c.node, [sys.executable, "-c", craft])
+    craft = python_module("services.tools.crafted_syn", "--src", c.ip, "--dst", s.ip,
+                          "--sport", str(STALE_PORT), "--dport", str(OLD_SYN_PORT),
+                          "--seq", str(STALE_SEQ))
+    result = lab.run_in(c.node, craft)
     if result.returncode != 0:
         raise LabError(f"{c.node}: crafting the old SYN failed: {result.stderr.strip()}")
 

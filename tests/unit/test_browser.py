@@ -21,8 +21,7 @@ from pathlib import Path
 import pytest
 
 from orchestrator.report import browser
-from orchestrator.report.browser import (BrowserError, BrowserTimeout, BrowserUnavailable,
-                                         open_page)
+from orchestrator.report.browser import BrowserError, BrowserTimeout, BrowserUnavailable, open_page
 
 if (reason := browser.unavailable_reason()) is not None:
     pytest.skip(f"no browser to drive here: {reason}", allow_module_level=True)
@@ -205,7 +204,7 @@ def test_hung_page_times_out_and_leaves_no_browser(tmp_path):
 def test_leftover_check_sees_a_marked_process():
     """The check used after every visit finds a process that is still there."""
     mark = "test-leftover-check"
-    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"],
+    sleeper = subprocess.Popen(["sleep", "60"],
                                env={**os.environ, browser.BROWSER_ENV: mark},
                                start_new_session=True)
     try:

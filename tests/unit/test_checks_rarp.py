@@ -41,8 +41,9 @@ from orchestrator.packets.synth import (
     XIAOMING_MAC,
 )
 from orchestrator.results.verify import ErratumShown
-from services import rarp_client, rarp_lookup
+from services import rarp_lookup
 from services.plan import daemons
+from services.tools import rarp_client
 
 pytestmark = pytest.mark.timeout(60)
 

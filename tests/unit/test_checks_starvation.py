@@ -23,9 +23,9 @@ from orchestrator.model import registry
 from orchestrator.model.pools import Pool
 from orchestrator.packets import ExpectationFailed
 from orchestrator.packets.synth import load
-from services import dhcp_starvation
-from services.dhcp_starvation import made_up_macs, parse_reply
 from services.lease import ServerLease
+from services.tools import dhcp_starvation
+from services.tools.dhcp_starvation import made_up_macs, parse_reply
 
 POOL = Pool("srv", IPv4Network("10.77.1.0/28"), IPv4Address("10.77.1.8"),
             IPv4Address("10.77.1.11"))

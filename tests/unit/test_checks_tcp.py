@@ -6,7 +6,6 @@ loopback, and the parsing of ss."""
 
 from __future__ import annotations
 
-import subprocess
 import sys
 
 import pytest
@@ -14,8 +13,7 @@ from scapy.layers.inet import IP, TCP
 from scapy.layers.l2 import Ether
 from scapy.packet import Raw
 
-from orchestrator.checks import tcp as checks
-from orchestrator.checks import tcpends
+from orchestrator.checks import tcp as checks, tcpends
 from orchestrator.checks.base import Demonstrated
 from orchestrator.checks.tcp import Seen
 from orchestrator.packets import ExpectationFailed, synth
@@ -346,7 +344,10 @@ def test_the_puppet_drives_both_ends_of_a_connection_on_loopback():
     assert all(p.proc.poll() is not None for p in (server, client))
 
 
-def test_the_puppet_source_runs_alone():
-    result = subprocess.run([sys.executable, "-c", tcpends.PUPPET], input='{"op": "quit"}\n',
-                            capture_output=True, text=True, timeout=10)
-    assert result.returncode == 0 and result.stderr == ""
+def test_the_puppet_is_the_tools_module_run_by_the_venvs_python():
+    puppet = tcpends.Puppet(LocalLab(), "client")
+    try:
+        assert puppet.proc.args == [sys.executable, "-m", "services.tools.tcp_puppet"]
+    finally:
+        puppet.stop()
+    assert puppet.proc.returncode == 0 and puppet.proc.stderr.read() == ""

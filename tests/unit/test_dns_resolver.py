@@ -28,6 +28,7 @@ from services.dns.daemon import build_service
 from services.dns.querylog import QueryLog
 from services.dns.server import BindError, DNSService
 from services.dns.zone import Zone
+from tests.integration import garbage_dns_query
 from topologies.internet import ZONES
 
 pytestmark = pytest.mark.timeout(60)
@@ -502,6 +503,15 @@ def test_garbage_with_a_header_gets_formerr(start_resolver):
     [line] = resolver.log()                                # one line for the one query
     assert line["rcode"] == "FORMERR" and line["qname"] == "-"
     assert line["reason"].startswith("unparsable")
+
+
+def test_the_integration_tests_garbage_query_gets_formerr_with_its_id(start_resolver):
+    """tests/integration/garbage_dns_query.py, which test_services runs in a
+    lab node, against the resolver on loopback."""
+    resolver = start_resolver()
+    assert garbage_dns_query.ask(resolver.address, resolver.port) == {"id": "1234", "rcode": 1}
+    [line] = resolver.log()
+    assert line["rcode"] == "FORMERR" and line["reason"].startswith("unparsable")
 
 
 @pytest.mark.parametrize("questions", [0, 2])

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import contextlib
 import os
-import sys
 from collections.abc import Iterator
+
+from services.base import python_module
 
 from ...errors import LabError
 from ...lab import Lab
@@ -21,60 +22,20 @@ from ..base import Check, CheckContext
 from ..footprint import Footprint
 from .common import (
     BROADCAST_IP,
-    client_bpf,
-    client_footprint,
     HAND_OCTET,
     INFORMING,
     ZERO,
     Client,
+    client_bpf,
+    client_footprint,
     client_plan,
     wire_points,
 )
 
-# Sent with the venv's Python inside the node: a DHCPINFORM built with scapy,
-# sent by the node's kernel from a UDP socket bound to the hand-configured
-# address (port 68), and the ACK read from a packet socket opened before.
-# The BROADCAST flag is set because, through a relay, the ACK to a flagless
-# INFORM has nowhere to go: dhcrelay unicasts replies to yiaddr, which an
-# INFORM's ACK leaves 0.0.0.0 (seen with dnsmasq, which answers giaddr).
-INFORM_SCRIPT = r"""
-import json, socket, sys, time
-from scapy.layers.dhcp import BOOTP, DHCP
-from scapy.layers.l2 import Ether
-
-iface, address, mac, xid = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4], 16)
-inform = bytes(BOOTP(op=1, xid=xid, flags=0x8000, ciaddr=address,
-                     chaddr=bytes.fromhex(mac.replace(":", "")))
-               / DHCP(options=[("message-type", "inform"), ("param_req_list", [1, 3, 6, 15]),
-                               "end"]))
-listen = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0800))
-listen.bind((iface, 0))
-send = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-send.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-send.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
-send.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, iface.encode())
-send.bind((address, 68))
-for _ in range(2):
-    send.sendto(inform, ("255.255.255.255", 67))
-    deadline = time.monotonic() + 2.0
-    while deadline > time.monotonic():
-        listen.settimeout(deadline - time.monotonic())
-        try:
-            frame = listen.recv(65535)
-        except socket.timeout:
-            break
-        reply = Ether(frame)
-        if BOOTP in reply and reply[BOOTP].op == 2 and reply[BOOTP].xid == xid:
-            options = {o[0]: str(o[1]) for o in reply[DHCP].options if isinstance(o, tuple)}
-            print(json.dumps({"yiaddr": reply[BOOTP].yiaddr, "options": options}))
-            sys.exit(0)
-print("no answer to the DHCPINFORM", file=sys.stderr)
-sys.exit(1)
-"""
-
 
 def inform_argv(c: Client, address: str, xid: int) -> list[str]:
-    return [sys.executable, "-c", INFORM_SCRIPT, c.iface, address, c.mac, f"{xid:08x}"]
+    """The DHCPINFORM sender (:mod:`services.tools.dhcp_inform`) run in the PC."""
+    return python_module("services.tools.dhcp_inform", c.iface, address, c.mac, f"{xid:08x}")
 
 
 def hand_address(c: Client) -> str:

@@ -3,11 +3,11 @@ machines, and the reservations still work.
 
 For every pool of the model with a host in its broadcast domain to attack
 from (an end host other than the server, one without a reservation there
-if it can), that host runs :mod:`services.dhcp_starvation`: DISCOVERs from
-1,000 made-up MACs at a paced rate, a REQUEST for every OFFER, so that the
-addresses are really leased (Yersinia's and dhcpstarv's attack).  The
-verdict comes from the attacker's capture and the server's own lease
-database, not from the attacker's account:
+if it can), that host runs :mod:`services.tools.dhcp_starvation`:
+DISCOVERs from 1,000 made-up MACs at a paced rate, a REQUEST for every
+OFFER, so that the addresses are really leased (Yersinia's and dhcpstarv's
+attack).  The verdict comes from the attacker's capture and the server's
+own lease database, not from the attacker's account:
 
 * the lease database holds every address of the pool (else the pool was
   not exhausted: N of M addresses leased, and the check fails);
@@ -32,8 +32,8 @@ from dataclasses import dataclass
 
 from services.base import python_module
 from services.dhcp_client import DHCP_CLIENT
-from services.dhcp_starvation import Tally, made_up_macs
 from services.lease import ServerLease
+from services.tools.dhcp_starvation import Tally, made_up_macs
 
 from ...capture.tcpdump import point_label
 from ...errors import LabError
@@ -230,7 +230,7 @@ class Starvation(Check):
 def run_attack(ctx: CheckContext, target: Target, prefix: str) -> Tally:
     """The attacker's module inside its node; its one JSON line of counts
     (the attacker's own account: the verdict is the capture's)."""
-    argv = python_module("services.dhcp_starvation", target.attacker_iface, str(ATTACK),
+    argv = python_module("services.tools.dhcp_starvation", target.attacker_iface, str(ATTACK),
                          str(RATE), str(WAIT), prefix)
     done = subprocess.run(ctx.lab.exec_argv(target.attacker, argv), capture_output=True,
                           text=True, timeout=ATTACK / RATE + WAIT + 90)

@@ -1,7 +1,7 @@
 """A DHCP starvation attack, as Yersinia or dhcpstarv run it: one host asks
 for addresses in the name of many made-up machines until the pool is empty.
 
-``python -m services.dhcp_starvation IFACE COUNT RATE WAIT PREFIX`` sends,
+``python -m services.tools.dhcp_starvation IFACE COUNT RATE WAIT PREFIX`` sends,
 from IFACE, COUNT DISCOVERs at RATE a second, each from a made-up MAC
 (:func:`made_up_macs`: PREFIX and a two-byte index) as Ethernet source and
 chaddr, with the BROADCAST flag so that the answers reach this host although
@@ -15,11 +15,12 @@ the server's lease database.
 
 The frames are crafted with scapy (once per kind of message, then copied
 with each MAC, xid and address written in) and sent from a packet socket
-inside the node, like :mod:`services.rarp_client`.
+inside the node, like :mod:`services.tools.rarp_client`.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import select
 import socket
@@ -27,6 +28,8 @@ import struct
 import sys
 import time
 from dataclasses import asdict, dataclass
+
+from . import arguments
 
 ETH_P_IP = 0x0800
 PACKET_OUTGOING = 4
@@ -189,14 +192,28 @@ def attack(iface: str, count: int, rate: float, wait: float, prefix: str) -> Tal
     return tally
 
 
+def parser() -> argparse.ArgumentParser:
+    command = argparse.ArgumentParser(prog="python -m services.tools.dhcp_starvation",
+                                      description="Empty a DHCP pool with DISCOVERs from made-up "
+                                                  "MACs, taking every OFFER; print one JSON line "
+                                                  "of counts.")
+    command.add_argument("iface", help="the interface to attack from")
+    command.add_argument("count", type=arguments.count, help="how many made-up MACs ask")
+    command.add_argument("rate", type=arguments.rate, help="DISCOVERs a second")
+    command.add_argument("wait", type=arguments.seconds,
+                         help="seconds to keep answering OFFERs after the last DISCOVER")
+    command.add_argument("prefix", help="the made-up MACs' first four bytes, like 02:5a:00:00")
+    return command
+
+
 def main(argv: list[str]) -> int:
-    if len(argv) != 5:
-        print("usage: python -m services.dhcp_starvation IFACE COUNT RATE WAIT PREFIX",
-              file=sys.stderr)
-        return 2
-    iface, count, rate, wait, prefix = argv[0], int(argv[1]), float(argv[2]), float(argv[3]), \
-        argv[4]
-    print(json.dumps(asdict(attack(iface, count, rate, wait, prefix))))
+    command = parser()
+    args = command.parse_args(argv)
+    try:
+        made_up_macs(args.count, args.prefix)
+    except ValueError as refused:
+        command.error(str(refused))
+    print(json.dumps(asdict(attack(args.iface, args.count, args.rate, args.wait, args.prefix))))
     return 0
 
 

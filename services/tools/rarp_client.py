@@ -2,7 +2,7 @@
 machine of RFC 903 asks it.  Debian ships no RARP client, so the request is
 crafted with scapy and sent from a packet socket inside the node.
 
-``python -m services.rarp_client IFACE WAIT MAC [MAC ...]`` sends, from
+``python -m services.tools.rarp_client IFACE WAIT MAC [MAC ...]`` sends, from
 IFACE, one request per MAC (opcode 3, EtherType 0x8035, from that MAC to
 the broadcast address, sender and target hardware address both that MAC:
 the machine asks for itself), then listens for replies (opcode 4) until
@@ -14,11 +14,14 @@ check to judge, from its captures.
 
 from __future__ import annotations
 
+import argparse
 import json
 import socket
 import sys
 import time
 from dataclasses import asdict, dataclass
+
+from . import arguments
 
 ETH_P_RARP = 0x8035
 RARP_REQUEST, RARP_REPLY = 3, 4
@@ -76,12 +79,20 @@ def ask(iface: str, wait: float, macs: list[str]) -> list[Answer]:
     return list(answers.values())
 
 
+def parser() -> argparse.ArgumentParser:
+    command = argparse.ArgumentParser(prog="python -m services.tools.rarp_client",
+                                      description="Broadcast RFC 903 RARP requests and print the "
+                                                  "replies, one JSON line per MAC.")
+    command.add_argument("iface", help="the interface to ask from")
+    command.add_argument("wait", type=arguments.seconds, help="seconds to listen for replies")
+    command.add_argument("macs", nargs="+", type=arguments.mac, metavar="MAC",
+                         help="a MAC to ask the address of")
+    return command
+
+
 def main(argv: list[str]) -> int:
-    if len(argv) < 3:
-        print("usage: python -m services.rarp_client IFACE WAIT MAC [MAC ...]", file=sys.stderr)
-        return 2
-    iface, wait, macs = argv[0], float(argv[1]), argv[2:]
-    for answer in ask(iface, wait, macs):
+    args = parser().parse_args(argv)
+    for answer in ask(args.iface, args.wait, args.macs):
         print(json.dumps(asdict(answer)))
     return 0
 
