@@ -68,12 +68,12 @@ exercises: setup
 	$(PYTHON) bench/exercises.py
 	$(PYTHON) bench/exercises.py --measure
 
-clean:
-	@if [ ! -x $(PYTHON) ]; then echo "make # About 4 minutes: the determinism of overlapped checks, and their time against the serial baseline.
+# About 4 minutes: the determinism of overlapped checks, and their time against the serial baseline.
 verify-runs: setup
 	$(PYTHON) bench/verify.py --topology $(DEMO) --runs 10 --require-pass
 
-clean: no .venv yet; run 'make setup' first" >&2; exit 1; fi
+clean:
+	@if [ ! -x $(PYTHON) ]; then echo "make clean: no .venv yet; run 'make setup' first" >&2; exit 1; fi
 	$(PYTHON) -m orchestrator clean
 
 lint: setup
