@@ -293,7 +293,7 @@ class Lab:
         for row in rows:
             lease = leases.get((row["node"], row["interface"]))
             if lease:
-                row["address"] = str(lease.address)
+                row["address"] = lease.address
                 row["lease"] = f"DHCP {lease.lease_time} s from {lease.server or '?'}"
             elif (row["node"], row["interface"]) in unbound:
                 row["lease"] = "UNBOUND: no lease"
