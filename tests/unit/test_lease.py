@@ -164,3 +164,16 @@ def test_a_lease_and_the_ack_that_granted_it_answer_alike(tmp_path):
     assert (lease.ip, lease.mask, lease.server) == (ack.yiaddr, ack.subnet_mask, ack.server_id)
     assert lease.router == ack.router[0] == "10.1.1.1" and ack.yiaddr == "10.1.1.2"
     assert list(lease.routers) == ack.router and list(lease.dns) == ack.dns_servers
+
+
+def test_the_demo_shows_a_lease_and_compares_it_with_the_address_as_text():
+    from types import SimpleNamespace
+
+    from orchestrator.cli.demo_cmd import lease_of
+    lease = Lease.parse(record(routers="10.1.1.1", dns="10.10.10.10 10.10.10.11",
+                               server="10.10.10.10"))
+    lab = SimpleNamespace(services=SimpleNamespace(leases=lambda: {("pc", "pc-eth0"): lease}))
+    assert lease_of("pc", "10.1.1.2").run(lab) == (
+        "10.1.1.2 mask 255.255.255.128 router 10.1.1.1 dns 10.10.10.10 10.10.10.11 "
+        "from 10.10.10.10", True)
+    assert lease_of("pc", "10.1.1.3").run(lab)[1] is False
