@@ -22,11 +22,13 @@ from orchestrator.exercises.holder import (
     exercise_dir,
     wait_ready,
 )
-from orchestrator.runs.rundir import UP, RunDir, RunState
+from orchestrator.runs.rundir import DOWN, UP, RunDir, RunState
 
 
 def a_run(tmp_path, purpose: str = PURPOSE, owner_pid: int | None = None) -> RunDir:
-    run = RunDir(tmp_path / "chain-20260101-000000-1")
+    """A run directory as a lab writes it; its name short, as a socket's path may not pass
+    108 bytes and pytest's temporary directory is already long."""
+    run = RunDir(tmp_path / "chain-1")
     run.path.mkdir()
     run.save(RunState(run_id=run.run_id, topology="chain", spec="chain", options={},
                       owner_pid=owner_pid or os.getpid(), purpose=purpose))
@@ -41,7 +43,7 @@ def becomes(run: RunDir, status: str) -> None:
 
 def test_a_plain_lab_is_no_exercise_at_once(tmp_path):
     run = a_run(tmp_path, purpose="")
-    with pytest.raises(NotAnExercise, match=r"\(chain-20260101-000000-1\) is not an exercise"):
+    with pytest.raises(NotAnExercise, match=r"\(chain-1\) is not an exercise"):
         wait_ready(run, print, timeout=60)
 
 
@@ -67,8 +69,12 @@ def test_a_request_waits_through_bring_up_and_preparation_then_is_answered(tmp_p
         time.sleep(0.2)
         becomes(run, UP)
         time.sleep(0.2)
-        holder["server"] = control.Server(sock, lambda request, _progress: {"op": request["op"]}
-                                          ).start()
+        try:
+            holder["server"] = control.Server(
+                sock, lambda request, _progress: {"op": request["op"]}).start()
+        except OSError as exc:            # said by the test, not left to a timeout
+            holder["failed"] = exc
+            becomes(run, DOWN)
 
     starting = threading.Thread(target=start_exercise)
     said = []
@@ -78,6 +84,7 @@ def test_a_request_waits_through_bring_up_and_preparation_then_is_answered(tmp_p
         assert control.request(sock, {"op": "check"}, print) == {"op": "check"}
     finally:
         starting.join()
+        assert "failed" not in holder, f"the holder could not serve: {holder.get('failed')}"
         holder["server"].close()
     stages = [line.split(": ", 1)[1].split(",")[0] for line in said]
     assert stages == ["bringing the lab up", "preparing the exercise"]
