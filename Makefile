@@ -45,35 +45,35 @@ unit: setup
 	exit $$rc
 
 bench: setup
-	$(PYTHON) bench/bringup.py
-	$(PYTHON) bench/leases.py
-	$(PYTHON) bench/dns.py
-	$(PYTHON) bench/pcap.py
-	$(PYTHON) bench/verify.py --topology enterprise --topology tests/topologies/chain.py \
+	$(PYTHON) -m bench.bringup
+	$(PYTHON) -m bench.leases
+	$(PYTHON) -m bench.dns
+	$(PYTHON) -m bench.pcap
+	$(PYTHON) -m bench.verify --topology enterprise --topology tests/topologies/chain.py \
 	    --topology tests/topologies/campus.py --topology tests/topologies/tworelays.py
-	$(PYTHON) bench/reach.py
-	$(PYTHON) bench/report.py
-	$(PYTHON) bench/controller.py
+	$(PYTHON) -m bench.reach
+	$(PYTHON) -m bench.report
+	$(PYTHON) -m bench.controller
 
 # Long: about 25 minutes on 2 cores. Not part of `make test`.
 soak: setup
-	$(PYTHON) bench/soak.py --topology $(DEMO) --cycles 100 --verifies 20
+	$(PYTHON) -m bench.soak --topology $(DEMO) --cycles 100 --verifies 20
 
 # Long: about 8 minutes on 2 cores (the 1,000-host lab twice). Not part of `make test`.
 scale: setup
-	$(PYTHON) bench/scale.py --hosts 100 300 1000
+	$(PYTHON) -m bench.scale --hosts 100 300 1000
 
 # Long: about 8 minutes. Every fault where it applies must break its checks and be repaired.
 exercises: setup
-	$(PYTHON) bench/exercises.py
-	$(PYTHON) bench/exercises.py --measure
+	$(PYTHON) -m bench.exercises
+	$(PYTHON) -m bench.exercises --measure
+
+# About 4 minutes: the determinism of overlapped checks, and their time against the serial baseline.
+verify-runs: setup
+	$(PYTHON) -m bench.verify --topology $(DEMO) --runs 10 --require-pass
 
 clean:
-	@if [ ! -x $(PYTHON) ]; then echo "make # About 4 minutes: the determinism of overlapped checks, and their time against the serial baseline.
-verify-runs: setup
-	$(PYTHON) bench/verify.py --topology $(DEMO) --runs 10 --require-pass
-
-clean: no .venv yet; run 'make setup' first" >&2; exit 1; fi
+	@if [ ! -x $(PYTHON) ]; then echo "make clean: no .venv yet; run 'make setup' first" >&2; exit 1; fi
 	$(PYTHON) -m orchestrator clean
 
 lint: setup

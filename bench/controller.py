@@ -5,9 +5,10 @@ hits both alike: (a) the whole bring-up with its daemons (DHCP leases
 included), (b) the first ping between two PCs that never spoke (ARP and
 ICMP through packet-ins under the controller) and the second (learned
 flows), (c) with ``--verify``, a whole ``verify``.  Prints medians and the
-bring-up ratio controller / normal; the issue's target is at most 1.3x.
+bring-up ratio controller / normal, and whether it meets its target
+(:data:`bench.goals.CONTROLLER_BRINGUP`).
 
-    sudo .venv/bin/python bench/controller.py [--repeat 3] [--verify] [--format json]
+    sudo .venv/bin/python -m bench.controller [--repeat 3] [--verify] [--format json]
 """
 
 from __future__ import annotations
@@ -22,18 +23,14 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from orchestrator.cli import output  # noqa: E402
-from orchestrator.controller.launcher import ControllerSettings  # noqa: E402
-from orchestrator.lab import Lab, LabSettings  # noqa: E402
-from orchestrator.model import (
-    TopologyOptions,  # noqa: E402
-    registry,
-)
+from bench import goals
+from orchestrator.cli import output
+from orchestrator.controller.launcher import ControllerSettings
+from orchestrator.lab import Lab, LabSettings
+from orchestrator.model import TopologyOptions, registry
 from orchestrator.network import ovs
 
-TARGET = 1.3
+GOAL = goals.CONTROLLER_BRINGUP
 # topology, the pinging PC, a PC of its subnet it never spoke to
 CASES = [("enterprise", "xiaoming", "10.1.1.3"), ("home", "pc", "192.168.1.129")]
 RTT = re.compile(r"icmp_seq=(\d+) .*time=([\d.]+) ms")
@@ -92,13 +89,16 @@ def main() -> int:
                 row["verify_normal"] = round(verify_seconds(name, False), 1)
                 row["verify_os-ken"] = round(verify_seconds(name, True), 1)
             results.append(row)
+    verdicts = [(GOAL, row["up_ratio"], row["topology"]) for row in results]
     if args.format == "json":
         print(json.dumps(results, indent=2))
+        goals.report(verdicts, sys.stderr)
         return 0
     columns = list(results[0])
     output.table(f"os-ken (l2) against normal mode, medians of {args.repeat} "
-                 f"(bring-up s, ping RTT ms; target bring-up <= {TARGET}x)", columns,
+                 f"(bring-up s, ping RTT ms; goal: {GOAL})", columns,
                  [[str(row.get(c, "")) for c in columns] for row in results])
+    goals.report(verdicts)
     return 0
 
 

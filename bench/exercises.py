@@ -12,7 +12,7 @@ The measure (``--measure``, enterprise): per fault, through the command
 line as a class uses it, the time from ``exercise start FAULT --no-cli`` to
 the symptom printed, and of one ``exercise check``, then ``down``.
 
-    sudo flock /tmp/flowlab-lab.lock .venv/bin/python bench/exercises.py \\
+    sudo flock /tmp/flowlab-lab.lock .venv/bin/python -m bench.exercises \\
         [--topology enterprise]... [--fault NAME]... [--student ID] [--measure] [--format json]
 """
 
@@ -26,18 +26,16 @@ import tempfile
 import time
 from pathlib import Path
 
+from orchestrator.cli import output
+from orchestrator.exercises.catalogue import applicable
+from orchestrator.exercises.control import wait_started
+from orchestrator.exercises.session import BREAKS, Session, from_fault
+from orchestrator.lab import Lab, LabSettings
+from orchestrator.model import registry
+from orchestrator.results import grade as grades
+from orchestrator.results.grade import Grade
+
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-from orchestrator.cli import output  # noqa: E402
-from orchestrator.exercises.catalogue import applicable  # noqa: E402
-from orchestrator.exercises.control import wait_started  # noqa: E402
-from orchestrator.exercises.session import BREAKS, Session, from_fault  # noqa: E402
-from orchestrator.lab import Lab, LabSettings  # noqa: E402
-from orchestrator.model import registry  # noqa: E402
-from orchestrator.results import grade as grades  # noqa: E402
-from orchestrator.results.grade import Grade  # noqa: E402
-
 TOPOLOGIES = ["enterprise", "home", "arp-lan", "tests/topologies/chain.py",
               "tests/topologies/campus.py", "tests/topologies/tworelays.py"]
 

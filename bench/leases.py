@@ -6,7 +6,7 @@ every PC addressed statically (same addresses, no DHCP clients), in the same
 run; prints the median bring-up times, the time the DHCP client stage took,
 and the cost of DHCP over static addresses.
 
-    sudo .venv/bin/python bench/leases.py [--repeat 3] [--extra 100] [--format json]
+    sudo .venv/bin/python -m bench.leases [--repeat 3] [--extra 100] [--format json]
 """
 
 from __future__ import annotations
@@ -20,16 +20,14 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from orchestrator.cli import output  # noqa: E402
-from orchestrator.lab import Lab, LabSettings  # noqa: E402
+from orchestrator.cli import output
+from orchestrator.lab import Lab, LabSettings
 from orchestrator.model import registry
 from orchestrator.model.domains import declared_subnet
 from orchestrator.network import ovs
 from orchestrator.network.netbuild import static_address
-from services.dhcp_client import DHCP_CLIENT  # noqa: E402
-from topologies.enterprise import add_guests  # noqa: E402
+from services.dhcp_client import DHCP_CLIENT
+from topologies.enterprise import add_guests
 
 
 def topology(extra: int, static: bool):
@@ -90,7 +88,7 @@ def main() -> int:
     parser.add_argument("--format", choices=("table", "json"), default="table")
     args = parser.parse_args()
     if os.geteuid() != 0:
-        print("bench/leases.py builds networks: run it as root", file=sys.stderr)
+        print("bench.leases builds networks: run it as root", file=sys.stderr)
         return 1
     rows = measure(args.repeat, args.extra)
     if args.format == "json":

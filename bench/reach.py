@@ -10,29 +10,32 @@ points, and the check's time split into planning (model), captures
 started, pings, captures stopped and read, and judging; and the whole
 l2-scope check (one ARP broadcast per host, every interface captured).
 
-    sudo flock /tmp/flowlab-lab.lock .venv/bin/python bench/reach.py [--hosts 20 50 100]
+    sudo flock /tmp/flowlab-lab.lock .venv/bin/python -m bench.reach [--hosts 20 50 100]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from orchestrator.checks.base import CheckContext  # noqa: E402
-from orchestrator.checks.derived.facts import end_host_names, macs, network  # noqa: E402
-from orchestrator.checks.derived.l2scope import L2Scope  # noqa: E402
-from orchestrator.checks.derived.reach import (BPF, capture_points, judge_reach,  # noqa: E402
-                                               ping_all, plan_pairs, points_by_node,
-                                               select_pairs)
-from orchestrator.checks.runner import run_check  # noqa: E402
-from orchestrator.lab import Lab, LabSettings  # noqa: E402
-from orchestrator.model import Topology  # noqa: E402
+from orchestrator.checks.base import CheckContext
+from orchestrator.checks.derived.facts import end_host_names, macs, network
+from orchestrator.checks.derived.l2scope import L2Scope
+from orchestrator.checks.derived.reach import (
+    BPF,
+    capture_points,
+    judge_reach,
+    ping_all,
+    plan_pairs,
+    points_by_node,
+    select_pairs,
+)
+from orchestrator.checks.runner import run_check
+from orchestrator.lab import Lab, LabSettings
+from orchestrator.model import Topology
 
 VLANS = (10, 20, 30, 40)
 

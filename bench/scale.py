@@ -6,12 +6,12 @@ size, alternately in the same run: (a) flowlab bringing it up with every
 daemon and every lease bound (``Lab.start``: validation, network, server,
 N dhclients each proven bound) and tearing it down, and (b) bare Mininet
 building the same nodes and links and stopping them.  Printed per size:
-both times, the ratios (targets: up at most 3x, down at most 1.2x),
+both times, the ratios (targets of :mod:`bench.goals`: up at most 3x, down at most 1.2x),
 seconds per host, and the memory of the run's own processes (the daemons
 it started, summed RSS) and ovs-vswitchd's growth; as a table and, with
 ``--json FILE``, as JSON.
 
-    sudo flock /tmp/flowlab-lab.lock .venv/bin/python bench/scale.py [--hosts 100 300 1000]
+    sudo flock /tmp/flowlab-lab.lock .venv/bin/python -m bench.scale [--hosts 100 300 1000]
 """
 
 from __future__ import annotations
@@ -24,22 +24,16 @@ import tempfile
 import time
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
-sys.path.insert(0, str(HERE))
+from mininet.log import setLogLevel
 
-from bringup import time_bare  # noqa: E402
-from mininet.log import setLogLevel  # noqa: E402
-
-from orchestrator.cli import output  # noqa: E402
-from orchestrator.lab import Lab, LabSettings  # noqa: E402
-from orchestrator.model import (
-    TopologyOptions,  # noqa: E402
-    registry,
-)
+from bench import goals
+from bench.bringup import time_bare
+from orchestrator.cli import output
+from orchestrator.lab import Lab, LabSettings
+from orchestrator.model import TopologyOptions, registry
 from orchestrator.network import capabilities, ovs
 
-UP_TARGET, DOWN_TARGET = 3.0, 1.2
+UP, DOWN = goals.SCALE_UP, goals.SCALE_DOWN
 
 
 def rss_kib(pid: int) -> int:
@@ -105,15 +99,14 @@ def measure(hosts: list[int], repeat: int) -> list[dict]:
 
 def report(results: list[dict]) -> None:
     rows = [[r["hosts"], f"{r['flowlab_up_s']:.1f} s", f"{r['mininet_up_s']:.1f} s",
-             f"{r['ratio_up']:.2f}x" + ("" if r["ratio_up"] <= UP_TARGET else " (over)"),
+             f"{r['ratio_up']:.2f}x" + ("" if UP.met(r["ratio_up"]) else " (over)"),
              f"{r['flowlab_down_s']:.1f} s", f"{r['mininet_down_s']:.1f} s",
-             f"{r['ratio_down']:.2f}x" + ("" if r["ratio_down"] <= DOWN_TARGET else " (over)"),
+             f"{r['ratio_down']:.2f}x" + ("" if DOWN.met(r["ratio_down"]) else " (over)"),
              f"{r['s_per_host'] * 1000:.0f} ms", str(r["leases_bound"]),
              f"{r['daemon_rss_mib']:.0f} MiB", f"{r['vswitchd_growth_mib']:.0f} MiB"]
             for r in results]
     output.table(f"scale: up with every lease vs bare Mininet, best of {results[0]['repeat']}, "
-                 f"{results[0]['datapath']} datapath (targets: up <= {UP_TARGET}x, "
-                 f"down <= {DOWN_TARGET}x)",
+                 f"{results[0]['datapath']} datapath (targets: {UP}; {DOWN})",
                  ["hosts", "flowlab up", "bare up", "ratio", "flowlab down", "bare down",
                   "ratio", "per host", "leases", "daemons' RSS", "ovs-vswitchd +"], rows)
 
@@ -125,14 +118,15 @@ def main() -> int:
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
     if os.geteuid() != 0:
-        print("bench/scale.py builds networks: run it as root", file=sys.stderr)
+        print("bench.scale builds networks: run it as root", file=sys.stderr)
         return 1
     results = measure(args.hosts, args.repeat)
     report(results)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
-    return 0 if all(r["ratio_up"] <= UP_TARGET and r["ratio_down"] <= DOWN_TARGET
-                    for r in results) else 1
+    met = goals.report([(goal, r[key], f"{r['hosts']} hosts") for r in results
+                        for goal, key in ((UP, "ratio_up"), (DOWN, "ratio_down"))])
+    return 0 if met else 1
 
 
 if __name__ == "__main__":

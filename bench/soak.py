@@ -9,7 +9,7 @@ trend: open file descriptors and processes of the machine, and the resident
 memory of ovs-vswitchd.  Fails (exit 1) if anything was left after any
 cycle; prints the curves so a leak shows as a slope, not a single number.
 
-    sudo .venv/bin/python bench/soak.py [--cycles 100] [--verifies 20] [--topology enterprise]
+    sudo .venv/bin/python -m bench.soak [--cycles 100] [--verifies 20] [--topology enterprise]
 """
 
 from __future__ import annotations
@@ -25,10 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-from orchestrator.cli import output  # noqa: E402
+from orchestrator.cli import output
 from orchestrator.network import ovs
 from orchestrator.results import ResultsError, verify as results  # noqa: E402
 from orchestrator.runs import cleanup
@@ -122,7 +119,7 @@ def main() -> int:
     parser.add_argument("--format", choices=("table", "json"), default="table")
     args = parser.parse_args()
     if os.geteuid() != 0:
-        print("bench/soak.py builds networks: run it as root", file=sys.stderr)
+        print("bench.soak builds networks: run it as root", file=sys.stderr)
         return 1
     ovs.ensure_running()
     samples = [sample("start", 0, 0.0)]

@@ -66,6 +66,8 @@ class LabSettings:
                                          # keep trying and are listed in lab.unbound
     controller: ControllerSettings | None = None   # an OpenFlow controller; None: normal mode
     progress: Callable[[str], None] = field(default=lambda message: None)
+    purpose: str = ""                    # recorded in the run's state from its first moment, so
+                                         # that other shells can tell what is still starting
 
 
 @contextlib.contextmanager
@@ -126,6 +128,7 @@ class Lab:
         self.state = RunState(
             run_id=self.run.run_id, topology=self.topo.name, spec=self.spec,
             options=asdict(self.topo.options), owner_pid=os.getpid(),
+            purpose=self.settings.purpose,
             roles={n.name: n.role for n in self.topo.nodes},
             bridges=[s.name for s in self.topo.switches()],
             root_links=netbuild.root_side_ports(self.topo))
@@ -305,7 +308,7 @@ class Lab:
         for row in rows:
             lease = leases.get((row["node"], row["interface"]))
             if lease:
-                row["address"] = str(lease.address)
+                row["address"] = lease.address
                 row["lease"] = f"DHCP {lease.lease_time} s from {lease.server or '?'}"
             elif (row["node"], row["interface"]) in unbound:
                 row["lease"] = "UNBOUND: no lease"

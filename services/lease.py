@@ -6,6 +6,12 @@ clients; this module is the only reader of that file.  Everything past it
 sees a typed :class:`Lease`, never a dict of strings, so no caller learns
 whether dhclient or udhcpc was running.
 
+Its addresses are text, as written and as the packet library gives them (``ack.dhcp.yiaddr``,
+``ack.dhcp.router``): a user's ``lease.router == "10.1.1.1"`` holds, and so does
+``lease.ip == ack.dhcp.yiaddr``, where an ``IPv4Address`` would compare unequal to both.
+Each is checked and written in its one canonical form where the record is made; code that
+computes with an address asks for ``lease.ip_interface`` or wraps one in ``ip_address``.
+
 A server's lease database (dnsmasq's leases file, ISC dhcpd's
 dhcpd.leases) is read here too, into :class:`ServerLease` records: what
 the server itself says it has handed out, the evidence that a pool is full.
@@ -32,26 +38,42 @@ class LeaseError(ValueError):
 
 @dataclass(frozen=True)
 class Lease:
+    """What a DHCP client holds; every address as text (``"10.1.1.2"``)."""
+
     client: str
     event: str
     iface: str
-    address: IPv4Interface
-    routers: tuple[IPv4Address, ...]
-    dns: tuple[IPv4Address, ...]
+    address: str                 # with its prefix: "10.1.1.2/24"
+    routers: tuple[str, ...]     # the default gateway first
+    dns: tuple[str, ...]
     lease_time: int
-    server: IPv4Address | None
+    server: str | None
     time: float
 
+    def __post_init__(self):
+        """Addresses given typed (``IPv4Address``) or as text end up as canonical text."""
+        def keep(name: str, value) -> None:
+            object.__setattr__(self, name, value)
+        keep("address", str(IPv4Interface(self.address)))
+        keep("routers", tuple(str(IPv4Address(a)) for a in self.routers))
+        keep("dns", tuple(str(IPv4Address(a)) for a in self.dns))
+        keep("server", str(IPv4Address(self.server)) if self.server else None)
+
     @property
-    def ip(self) -> IPv4Address:
-        return self.address.ip
+    def ip_interface(self) -> IPv4Interface:
+        """The address with its prefix, typed: ``.ip``, ``.network``, ``.netmask``."""
+        return IPv4Interface(self.address)
+
+    @property
+    def ip(self) -> str:
+        return self.address.partition("/")[0]
 
     @property
     def mask(self) -> str:
-        return str(self.address.netmask)
+        return str(self.ip_interface.netmask)
 
     @property
-    def router(self) -> IPv4Address | None:
+    def router(self) -> str | None:
         return self.routers[0] if self.routers else None
 
     @classmethod

@@ -187,7 +187,7 @@ def gateway(ctx: CheckContext, host: Station) -> Station:
     """The router port that is ``host``'s default gateway (from its lease,
     else from the topology)."""
     lease = ctx.lab.leases().get((host.node, host.iface))
-    address = str(lease.router) if lease and lease.router else \
+    address = lease.router if lease and lease.router else \
         str(ctx.lab.topo.node(host.node).gateway)
     for iface in ctx.lab.topo.interfaces():
         if iface.address is not None and str(iface.address.ip) == address:

@@ -112,7 +112,7 @@ def station(ctx: CheckContext, node: str) -> Station:
     """The node's first interface, with its leased (or static) address."""
     iface = ctx.lab.topo.interfaces(node)[0]
     lease = ctx.lab.leases().get((node, iface.name))
-    address = str(lease.ip) if lease else str(iface.address.ip)
+    address = lease.ip if lease else str(iface.address.ip)
     return Station(node, iface.name, ctx.lab.mac(node, iface.name), address)
 
 

@@ -306,7 +306,7 @@ def chain_facts(ctx: CheckContext, client: str, neighbour: str) -> Chain:
     lease = ctx.lab.leases().get((client, topo.interfaces(client)[0].name))
     if lease is None or not lease.dns:
         raise ExpectationFailed(f"{client} holds no DHCP lease with a DNS server: {lease}")
-    resolver = str(lease.dns[0])
+    resolver = lease.dns[0]
     forwarder = next(s for s in topo.node(interface_with(ctx, resolver).node).services
                      if s.kind == DNS_RESOLVER)
     public = next(i for i in topo.interfaces() if i.nat_outside)

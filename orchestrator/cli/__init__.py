@@ -13,8 +13,21 @@ import signal
 import sys
 
 from ..errors import FlowlabError, TopologyImportError
-from . import (clean_cmd, demo_cmd, down_cmd, exec_cmd, exercise_cmd, ladder_cmd, list_cmd, output,
-               race_cmd, report_cmd, up_cmd, validate_cmd, verify_cmd)
+from . import (
+    clean_cmd,
+    demo_cmd,
+    down_cmd,
+    exec_cmd,
+    exercise_cmd,
+    ladder_cmd,
+    list_cmd,
+    output,
+    race_cmd,
+    report_cmd,
+    up_cmd,
+    validate_cmd,
+    verify_cmd,
+)
 
 COMMANDS = (list_cmd, validate_cmd, up_cmd, exec_cmd, down_cmd, clean_cmd, demo_cmd, verify_cmd,
             race_cmd, ladder_cmd, report_cmd, exercise_cmd)

@@ -45,9 +45,9 @@ def lease_of(node: str, expected: str | None = None) -> Step:
         lease = next((v for (n, _i), v in lab.services.leases().items() if n == node), None)
         if lease is None:
             return "no lease", False
-        text = (f"{lease.ip} mask {lease.mask} router {' '.join(map(str, lease.routers))} "
-                f"dns {' '.join(map(str, lease.dns))} from {lease.server or ''}")
-        return text, expected is None or str(lease.ip) == expected
+        text = (f"{lease.ip} mask {lease.mask} router {' '.join(lease.routers)} "
+                f"dns {' '.join(lease.dns)} from {lease.server or ''}")
+        return text, expected is None or lease.ip == expected
     return Step(f"{node} DHCP lease", "DORA through its gateway's relay" if expected
                 else "DHCP from the router", run)
 

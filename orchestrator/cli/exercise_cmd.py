@@ -7,8 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from ..errors import FlowlabError
-from ..exercises import control, files, grades
+from ..exercises import control, files, grades, holder
 from ..exercises.catalogue import all_faults
 from ..exercises.faults import FaultError
 from ..exercises.holder import exercise_dir, serve
@@ -35,7 +34,8 @@ DESCRIPTION = (
     "applies. 'start FAULT [TOPO] --student ID' brings TOPO (default enterprise) up with the "
     "fault's variant for that student (same id, same variant) and prints the symptom, never "
     "the fault; it holds the lab like 'up' (Mininet's CLI, or --no-cli until 'down'). From "
-    "another shell, on the lab that is up: 'check' runs the checks the fault breaks and "
+    "another shell, on the lab that is up (waiting for it while 'exercise start' is still "
+    "starting): 'check' runs the checks the fault breaks and "
     "those it must not break, each decided from packets, and writes results.json, "
     "grade.json and report.html; 'answer TEXT' names the fault (diagnosis); 'solve' applies "
     "the reference repair; 'reset' returns to the start of the exercise.")
@@ -172,7 +172,8 @@ def run_start(args) -> int:
             server.close()
         return 0
 
-    return hold(topo, spec, LabSettings(unbound_ok=True), run_exercise, stopped=0,
+    return hold(topo, spec, LabSettings(unbound_ok=True, purpose=holder.PURPOSE), run_exercise,
+                stopped=0,
                 title=f"bringing {topo.name} up for {exercise.name}")
 
 
@@ -193,19 +194,11 @@ def show_start(args, lab, exercise, seconds: float) -> None:
 
 # -- acting on the lab that is up ----------------------------------------------------------
 
-class NotAnExercise(FlowlabError):
-    exit_status = 2
-
-
 def _ask(args, message: dict) -> dict:
     require_root(NAME)
-    run_dir, state = find_live_run(args.run)
-    sock = exercise_dir(run_dir.path) / control.SOCKET
-    if not sock.exists():
-        raise NotAnExercise(f"the lab that is up ({state.run_id}) is not an exercise: it was "
-                            "not started with 'exercise start'")
+    run_dir, _state = find_live_run(args.run)
     with output.progress(f"exercise {message['op']}") as report:
-        return control.request(sock, message, report)
+        return control.request(holder.wait_ready(run_dir, report), message, report)
 
 
 def run_check(args) -> int:

@@ -15,6 +15,7 @@ from typing import Iterator
 from rich.console import Console
 from rich.table import Table
 
+
 def _console(stderr: bool = False) -> Console:
     """On a terminal rich sizes tables to it; in a pipe or a CI log a table
     must not be cut to 80 columns, so it gets room."""

@@ -54,11 +54,14 @@ def main(argv: list[str]) -> int:
         from . import ryu_compat
         ryu_compat.install()
 
+    import os_ken.controller.controller  # noqa: F401  (registers the ofp_* options)
     from os_ken import cfg
     from os_ken.base.app_manager import AppManager
-    import os_ken.controller.controller  # noqa: F401  (registers the ofp_* options)
-    from .apps import MONITOR
-    from .apps import base  # noqa: F401  (registers the flowlab_* options)
+
+    from .apps import (
+        MONITOR,
+        base,  # noqa: F401  (registers the flowlab_* options)
+    )
 
     cfg.CONF(args=["--ofp-listen-host", config.listen_host,
                    "--ofp-tcp-listen-port", str(config.port)], project="os_ken")

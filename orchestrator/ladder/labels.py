@@ -8,6 +8,7 @@ from ..packets import kinds as K
 from ..packets.describe import summary
 from ..packets.packet import Packet
 
+
 def kind_of(packet: Packet) -> str:
     k = packet.kinds
     for bit, name in ((K.DHCP, "dhcp"), (K.DNS, "dns"), (K.TCP, "tcp"), (K.ARP, "arp"),

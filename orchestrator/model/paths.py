@@ -45,7 +45,7 @@ def address_plan(topo: Topology, runtime: Mapping[Key, IPv4Interface] | None = N
                  ) -> dict[Key, IPv4Interface]:
     """Every interface's address that is known: static, else a DHCP
     reservation with its subnet's prefix, each overridden by ``runtime``
-    (``{k: lease.address for k, lease in lab.leases().items()}``); a runtime
+    (``{k: lease.ip_interface for k, lease in lab.leases().items()}``); a runtime
     value of None says the interface holds no address now (a DHCP client
     with no lease: its reservation is only what it should have got).  A DHCP
     interface with neither a reservation nor a lease has no entry."""

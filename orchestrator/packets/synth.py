@@ -20,8 +20,7 @@ from scapy.layers.dhcp import BOOTP, DHCP
 from scapy.layers.dns import DNS, DNSQR, DNSRR
 from scapy.layers.inet import ICMP, IP, TCP, UDP, IPOption_RR
 from scapy.layers.l2 import ARP, Dot1Q, Ether
-from scapy.packet import Packet as ScapyPacket
-from scapy.packet import Raw
+from scapy.packet import Packet as ScapyPacket, Raw
 from scapy.utils import PcapWriter
 
 from .captures import Capture, read

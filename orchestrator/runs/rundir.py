@@ -56,6 +56,7 @@ class RunState:
     options: dict
     owner_pid: int
     status: str = STARTING
+    purpose: str = ""                  # what holds the lab, e.g. "exercise"; "" for a plain lab
     created: float = field(default_factory=time.time)
     nodes: dict[str, int] = field(default_factory=dict)        # node -> shell pid
     roles: dict[str, str] = field(default_factory=dict)        # node -> host/router/switch

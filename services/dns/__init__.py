@@ -19,8 +19,14 @@ apart, one owner per module:
 Run ``python -m services.dns --help``.
 """
 
-from .config import (AuthoritativeConfig, ResolverConfig, load_config, parse_config,
-                     render_authoritative_config, render_resolver_config)
+from .config import (
+                     AuthoritativeConfig,
+                     ResolverConfig,
+                     load_config,
+                     parse_config,
+                     render_authoritative_config,
+                     render_resolver_config,
+)
 
 __all__ = ["AuthoritativeConfig", "ResolverConfig", "load_config", "parse_config",
            "render_authoritative_config", "render_resolver_config"]

@@ -32,7 +32,6 @@ from typing import TextIO
 
 from .records import rcode_name, type_name
 
-
 _second: tuple[int, str] = (-1, "")        # the last second formatted, and its text
 
 

@@ -25,8 +25,7 @@ from dnslib import QTYPE, RCODE, DNSLabel, DNSRecord
 
 from .cache import DNSCache, NameServer
 from .endpoint import DNS_PORT, Endpoint
-from .records import (Kind, Outcome, first_soa, follow_chain, is_subdomain, label, rcode_name,
-                      rrsets)
+from .records import Kind, Outcome, first_soa, follow_chain, is_subdomain, label, rcode_name, rrsets
 from .trace import QueryTrace, WorkLimitExceeded
 from .upstream import Upstream, UpstreamError
 

@@ -42,7 +42,7 @@ def test_a_free_address_is_bound_after_the_probe(tmp_path):
     done, addresses, lease = bind(tmp_path, defended=False)
     assert done.returncode == 0, done.stderr
     assert f"{ADDRESS}/24" in addresses
-    assert lease is not None and str(lease.address.ip) == ADDRESS and lease.event == "bound"
+    assert lease is not None and lease.ip == ADDRESS and lease.event == "bound"
 
 
 def test_a_defended_address_is_declined(tmp_path):

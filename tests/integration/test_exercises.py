@@ -14,8 +14,11 @@ every topology is ``bench/exercises.py``.
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -25,6 +28,7 @@ from orchestrator.lab import Lab, LabSettings
 from orchestrator.model import registry
 from orchestrator.results import grade as grade_record, verify as results
 from orchestrator.results.grade import Grade, Verdict
+from orchestrator.runs.rundir import STARTING, live_runs
 
 pytestmark = [pytest.mark.root, pytest.mark.timeout(600)]
 
@@ -39,17 +43,55 @@ def flowlab(*args: str, timeout: float = 180) -> subprocess.CompletedProcess:
                           text=True, timeout=timeout)
 
 
+def paused_while_starting(proc: subprocess.Popen, timeout: float = 60) -> str:
+    """Pause ``proc`` (SIGSTOP) as soon as its run directory says its lab is starting, so that
+    a request can be made in that window whatever the machine's speed; the run's id."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        started = [r for r, s in live_runs() if s.owner_pid == proc.pid]
+        if started:
+            os.kill(proc.pid, signal.SIGSTOP)
+            state = started[0].load()
+            assert state.status == STARTING, state
+            return state.run_id
+        time.sleep(0.01)
+    raise AssertionError(f"no run of pid {proc.pid} within {timeout} s "
+                         f"(exit status {proc.poll()})")
+
+
+def asked_while_starting(run: list[str], start: subprocess.Popen) -> tuple[int, str, str]:
+    """``exercise check`` while ``start`` is paused: once it says that it waits, ``start`` goes
+    on; the check's exit status, output and errors."""
+    check = subprocess.Popen([sys.executable, "-m", "orchestrator", "exercise", "check", *run,
+                              "--format", "json"], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    said = ""
+    try:
+        while "still starting" not in said and (line := check.stderr.readline()):
+            said += line
+    finally:
+        start.send_signal(signal.SIGCONT)
+    out, rest = check.communicate(timeout=180)
+    return check.returncode, out, said + rest
+
+
 def test_a_class_on_the_chain_through_the_command_line(tmp_path, untouched_machine):
     start = subprocess.Popen(
         [sys.executable, "-m", "orchestrator", "exercise", "start", "route-missing", CHAIN,
          "--student", "alice", "--no-cli", "--format", "json"],
         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
+        run = ["--run", paused_while_starting(start)]     # another lab may be up beside it
+        # A student too quick: the request waits for the exercise, then is graded.
+        status, out, err = asked_while_starting(run, start)
+        assert "the exercise is still starting: bringing the lab up" in err, err
+        assert status == 1 and not by_check(json.loads(out))["reach"]["passed"], err
+
         shown = wait_started(start, timeout=120)
+        assert run[1] == shown["run"]
         expected = from_fault("route-missing", registry.load(CHAIN), CHAIN, "alice")
         assert shown["symptom"] == expected.symptom and "route" not in shown["symptom"]
         node = expected.variants[0].target["node"]
-        run = ["--run", shown["run"]]      # another lab may be up beside it
 
         check = flowlab("exercise", "check", *run, "--format", "json", "--out",
                         str(tmp_path / "a1"))
@@ -84,6 +126,7 @@ def test_a_class_on_the_chain_through_the_command_line(tmp_path, untouched_machi
         lines = grades.stdout.splitlines()
         assert len(lines) == 3 and "did not reach" in lines[1] and lines[2].count(",yes,") == 1
     finally:
+        start.send_signal(signal.SIGCONT)  # never leave it paused
         down = flowlab("down", *run) if "run" in locals() else None
         if down is None or down.returncode != 0:
             start.terminate()              # the holder tears its lab down on SIGTERM

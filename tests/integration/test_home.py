@@ -49,4 +49,4 @@ def test_the_pc_computes_its_network_from_the_mask(lab):
 def test_the_pc_reaches_the_web_through_the_home_nat(lab):
     result = lab.run_in("pc", ["curl", "-sS", "-m", "5", "http://www.baidu.com/"])
     assert result.returncode == 0 and "www.baidu.com" in result.stdout
-    assert lab.leases()[("pc", "pc-eth0")].ip in ip_network("192.168.1.128/25")
+    assert ip_address(lab.leases()[("pc", "pc-eth0")].ip) in ip_network("192.168.1.128/25")

@@ -47,7 +47,7 @@ def test_topology_comes_up_forwards_and_goes_down(name, vlans, untouched_machine
             domain = next(d for d in broadcast_domains(topo)
                           if any(i.name == iface for i in d.interfaces))
             subnets = {link_subnet(topo, i) for i in domain.interfaces} - {None}
-            assert any(lease.ip in net for net in subnets), (node, lease)
+            assert any(lease.ip_interface.ip in net for net in subnets), (node, lease)
         run = lab.run
     assert run.load().status == "down"
 

@@ -21,7 +21,7 @@ def test_a_hundred_dhcp_hosts_come_up_each_with_its_lease(untouched_machine):
         leases = lab.leases()
         assert len(leases) == 100, sorted(set(f"g{i}" for i in range(1, 101)) -
                                           {node for node, _ in leases})
-        addresses = {str(lease.ip) for lease in leases.values()}
+        addresses = {lease.ip for lease in leases.values()}
         assert len(addresses) == 100
         low, high = (IPv4Address(a) for a in scale.POOL)
         assert all(low <= IPv4Address(a) <= high for a in addresses)

@@ -47,15 +47,15 @@ def lab(request, untouched_machine_module):
 
 def test_pcs_hold_their_reserved_addresses_and_the_guest_one_from_the_pool(lab):
     leases = {node: lease for (node, _iface), lease in lab.leases().items()}
-    assert {n: str(leases[n].ip) for n in RESERVED} == RESERVED
-    assert leases["guest"].ip in [
+    assert {n: leases[n].ip for n in RESERVED} == RESERVED
+    assert ip_address(leases["guest"].ip) in [
         ip_address("10.1.2.100") + i for i in range(100)]
     assert leases["xiaomei"].client == "udhcpc" and leases["xiaoming"].client == "dhclient"
 
 
 @pytest.mark.parametrize("node", ["xiaoming", "xiaomei", "xiaoli", "guest"])
 def test_the_lease_is_applied_inside_the_node_only(lab, node):
-    address = str(lab.leases()[(node, f"{node}-eth0")].ip)
+    address = lab.leases()[(node, f"{node}-eth0")].ip
     addr = lab.run_in(node, ["ip", "-4", "-o", "addr", "show", "dev", f"{node}-eth0"]).stdout
     assert f"{address}/24" in addr
     route = lab.run_in(node, ["ip", "route", "show", "default"]).stdout
@@ -184,4 +184,4 @@ def test_the_web_page_comes_through_the_edge_nat(lab):
 
 def test_pools_live_in_their_subnets(lab):
     guest = lab.leases()[("guest", "guest-eth0")]
-    assert guest.ip in ip_network("10.1.2.0/24")
+    assert ip_address(guest.ip) in ip_network("10.1.2.0/24")

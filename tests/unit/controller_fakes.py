@@ -14,7 +14,7 @@ from os_ken.controller import ofp_event
 from os_ken.lib.packet import arp, dhcp, ethernet, ipv4, packet, udp, vlan
 from os_ken.ofproto import ofproto_v1_3, ofproto_v1_3_parser
 
-from orchestrator.controller.fabric import (DhcpAgent, Fabric, FabricSwitch, SwitchPort)
+from orchestrator.controller.fabric import DhcpAgent, Fabric, FabricSwitch, SwitchPort
 
 
 class FakeDatapath:

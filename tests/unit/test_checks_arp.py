@@ -10,13 +10,26 @@ from scapy.layers.inet import ICMP, IP
 from scapy.layers.l2 import ARP, Ether
 from scapy.packet import Raw
 
-from orchestrator.checks.arp import (RouterPorts, judge_arp_cache, judge_arp_same_subnet,
-                                     judge_cross_subnet)
+from orchestrator.checks.arp import (
+    RouterPorts,
+    judge_arp_cache,
+    judge_arp_same_subnet,
+    judge_cross_subnet,
+)
 from orchestrator.checks.base import Station
 from orchestrator.packets import ExpectationFailed, synth
-from orchestrator.packets.synth import (BROADCAST, EDGE_LAN_MAC, EDGE_WAN_MAC, GW1_LAN_MAC,
-                                        GW1_SRV_MAC, GW2_LAN_MAC, GW2_SRV_MAC, XIAOLI_MAC,
-                                        XIAOMEI_MAC, XIAOMING_MAC)
+from orchestrator.packets.synth import (
+    BROADCAST,
+    EDGE_LAN_MAC,
+    EDGE_WAN_MAC,
+    GW1_LAN_MAC,
+    GW1_SRV_MAC,
+    GW2_LAN_MAC,
+    GW2_SRV_MAC,
+    XIAOLI_MAC,
+    XIAOMEI_MAC,
+    XIAOMING_MAC,
+)
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -9,12 +9,27 @@ from scapy.layers.dns import DNS, DNSQR, DNSRR
 from scapy.layers.inet import IP, UDP
 from scapy.layers.l2 import Ether
 
-from orchestrator.checks.dns import (Chain, ColdWires, SharedWires, judge_cold_lookup,
-                                     judge_dns_chain, judge_hosts_file, judge_local_cache,
-                                     judge_shared_cache)
+from orchestrator.checks.dns import (
+    Chain,
+    ColdWires,
+    SharedWires,
+    judge_cold_lookup,
+    judge_dns_chain,
+    judge_hosts_file,
+    judge_local_cache,
+    judge_shared_cache,
+)
 from orchestrator.packets import ExpectationFailed, synth
-from orchestrator.packets.synth import (EDGE_LAN_MAC, EDGE_WAN_MAC, GW1_LAN_MAC, GW1_SRV_MAC,
-                                        ISP_MAC, SRV_MAC, XIAOMEI_MAC, XIAOMING_MAC)
+from orchestrator.packets.synth import (
+    EDGE_LAN_MAC,
+    EDGE_WAN_MAC,
+    GW1_LAN_MAC,
+    GW1_SRV_MAC,
+    ISP_MAC,
+    SRV_MAC,
+    XIAOMEI_MAC,
+    XIAOMING_MAC,
+)
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -7,8 +7,13 @@ import pytest
 
 from orchestrator.controller.config import ControllerConfig
 from orchestrator.controller.fabric import Fabric
-from orchestrator.controller.launcher import (ControllerChoiceError, ControllerSettings, choose,
-                                              render_fabric, resolve_apps)
+from orchestrator.controller.launcher import (
+    ControllerChoiceError,
+    ControllerSettings,
+    choose,
+    render_fabric,
+    resolve_apps,
+)
 from orchestrator.model import TopologyOptions
 from topologies import enterprise
 

@@ -10,8 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from services.dns.config import (AuthoritativeConfig, ResolverConfig, load_config, parse_config,
-                                 render_authoritative_config, render_resolver_config)
+from services.dns.config import (
+    AuthoritativeConfig,
+    ResolverConfig,
+    load_config,
+    parse_config,
+    render_authoritative_config,
+    render_resolver_config,
+)
 from services.dns.endpoint import Endpoint, parse_endpoint
 from topologies.internet import ROOT_HINTS, ZONES
 

@@ -11,7 +11,7 @@ import dataclasses
 import json
 import os
 import subprocess
-from ipaddress import IPv4Address, IPv4Interface
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from pathlib import Path
 
 import pytest
@@ -57,10 +57,9 @@ def test_dhclient_events_are_recorded_in_the_one_vocabulary(reason, event, tmp_p
     run_hook(hook, tmp_path, [], {**DHCLIENT_ENV, "reason": reason})
     lease = Lease.read(record)
     assert lease == Lease(client="dhclient", event=event, iface="pc-eth0",
-                          address=IPv4Interface("10.1.1.2/24"),
-                          routers=(IPv4Address("10.1.1.1"),),
-                          dns=(IPv4Address("10.10.10.10"), IPv4Address("10.10.10.11")),
-                          lease_time=3600, server=IPv4Address("10.10.10.10"), time=lease.time)
+                          address="10.1.1.2/24", routers=("10.1.1.1",),
+                          dns=("10.10.10.10", "10.10.10.11"),
+                          lease_time=3600, server="10.10.10.10", time=lease.time)
     assert lease.time > 0
 
 
@@ -70,7 +69,7 @@ def test_udhcpc_events_are_recorded_in_the_one_vocabulary(arg, event, tmp_path):
     run_hook(hook, tmp_path, [arg], UDHCPC_ENV)
     lease = Lease.read(record)
     assert (lease.client, lease.event, lease.ip, lease.mask, lease.router, lease.lease_time) == (
-        "udhcpc", event, IPv4Address("10.1.1.2"), "255.255.255.0", IPv4Address("10.1.1.1"), 3600)
+        "udhcpc", event, "10.1.1.2", "255.255.255.0", "10.1.1.1", 3600)
 
 
 @pytest.mark.parametrize("client,args,env", [
@@ -93,7 +92,7 @@ def record(**changes) -> str:
 
 def test_a_lease_without_router_dns_or_server_reads_as_empty():
     lease = Lease.parse(record())
-    assert lease.address == IPv4Interface("10.1.1.2/25") and lease.mask == "255.255.255.128"
+    assert lease.address == "10.1.1.2/25" and lease.mask == "255.255.255.128"
     assert lease.routers == () and lease.router is None and lease.dns == () and lease.server is None
 
 
@@ -120,3 +119,61 @@ def test_a_missing_record_is_no_lease_and_a_broken_one_names_its_file(tmp_path):
     (tmp_path / "lease.json").write_text("{")
     with pytest.raises(LeaseError, match="lease.json"):
         Lease.read(tmp_path / "lease.json")
+
+
+# -- one convention for addresses: text, as written and as the packets give them -----------
+
+def test_lease_addresses_compare_equal_to_the_address_written_as_text():
+    lease = Lease.parse(record(routers="172.16.10.1 172.16.10.2", dns="10.10.10.10",
+                               server="10.10.10.10"))
+    assert lease.router == "172.16.10.1" and lease.routers == ("172.16.10.1", "172.16.10.2")
+    assert (lease.ip, lease.address, lease.dns, lease.server) == (
+        "10.1.1.2", "10.1.1.2/25", ("10.10.10.10",), "10.10.10.10")
+    assert {lease.router} == {"172.16.10.1"} and {lease.ip: "pc"}["10.1.1.2"] == "pc"
+    assert f"{lease.ip} via {lease.router}" == "10.1.1.2 via 172.16.10.1"
+
+
+def test_a_lease_offers_its_address_typed_for_code_that_computes():
+    lease = Lease.parse(record())
+    assert lease.ip_interface == IPv4Interface("10.1.1.2/25")
+    assert lease.ip_interface.ip in IPv4Network("10.1.1.0/25")
+    assert lease.ip_interface.network == IPv4Network("10.1.1.0/25")
+
+
+def test_addresses_given_typed_are_kept_as_text():
+    typed = Lease("dhclient", "bound", "pc-eth0", IPv4Interface("10.1.1.2/24"),
+                  (IPv4Address("10.1.1.1"),), (IPv4Address("10.10.10.10"),), 60,
+                  IPv4Address("10.10.10.10"), 0.0)
+    assert typed == Lease("dhclient", "bound", "pc-eth0", "10.1.1.2/24", ("10.1.1.1",),
+                          ("10.10.10.10",), 60, "10.10.10.10", 0.0)
+    assert typed.router == "10.1.1.1" and type(typed.router) is str
+    with pytest.raises(ValueError):
+        Lease("dhclient", "bound", "pc-eth0", "10.1.1.2/24", ("gateway",), (), 60, None, 0.0)
+
+
+def test_a_lease_and_the_ack_that_granted_it_answer_alike(tmp_path):
+    """What the client's record says and what the packets say compare with ``==``."""
+    from orchestrator.packets import synth
+    ack = next(p for p in synth.load(synth.dora_relay(), tmp_path, "dora")["xiaoming-eth0"]
+               if p.dhcp and p.dhcp.type == "ACK").dhcp
+    lease = Lease.parse(json.dumps({
+        "client": "dhclient", "event": "bound", "interface": "xiaoming-eth0",
+        "address": ack.yiaddr, "mask": ack.subnet_mask, "routers": " ".join(ack.router),
+        "dns": " ".join(ack.dns_servers), "lease_time": ack.lease_time,
+        "server": ack.server_id, "time": 1.0}))
+    assert (lease.ip, lease.mask, lease.server) == (ack.yiaddr, ack.subnet_mask, ack.server_id)
+    assert lease.router == ack.router[0] == "10.1.1.1" and ack.yiaddr == "10.1.1.2"
+    assert list(lease.routers) == ack.router and list(lease.dns) == ack.dns_servers
+
+
+def test_the_demo_shows_a_lease_and_compares_it_with_the_address_as_text():
+    from types import SimpleNamespace
+
+    from orchestrator.cli.demo_cmd import lease_of
+    lease = Lease.parse(record(routers="10.1.1.1", dns="10.10.10.10 10.10.10.11",
+                               server="10.10.10.10"))
+    lab = SimpleNamespace(services=SimpleNamespace(leases=lambda: {("pc", "pc-eth0"): lease}))
+    assert lease_of("pc", "10.1.1.2").run(lab) == (
+        "10.1.1.2 mask 255.255.255.128 router 10.1.1.1 dns 10.10.10.10 10.10.10.11 "
+        "from 10.10.10.10", True)
+    assert lease_of("pc", "10.1.1.3").run(lab)[1] is False

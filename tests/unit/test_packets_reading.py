@@ -18,13 +18,13 @@ from orchestrator.packets import (
     Flags,
     Record,
     from_frames,
+    kinds as K,
     merge,
     read,
     synth,
     write_pcap,
     write_pcapng,
 )
-from orchestrator.packets import kinds as K
 
 pytestmark = pytest.mark.timeout(60)
 

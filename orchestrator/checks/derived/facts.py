@@ -6,6 +6,7 @@ MAC.  Everything else they need comes from the model
 
 from __future__ import annotations
 
+from ipaddress import IPv4Address
 from typing import Iterable
 
 from services.dhcp_client import DHCP_CLIENT
@@ -22,10 +23,10 @@ def network(lab: Lab) -> Network:
     DHCP client holding no lease has no address (not its reservation)."""
     leases = lab.leases()
     clients = [(i.node, i.iface) for i in lab.services.all(DHCP_CLIENT)]
-    addresses = {key: None for key in clients} | {key: lease.address
+    addresses = {key: None for key in clients} | {key: lease.ip_interface
                                                  for key, lease in leases.items()}
     return Network(lab.topo, addresses,
-                   {key: lease.router for key, lease in leases.items()
+                   {key: IPv4Address(lease.router) for key, lease in leases.items()
                     if lease.router is not None})
 
 
