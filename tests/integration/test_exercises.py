@@ -85,7 +85,8 @@ def test_a_class_on_the_chain_through_the_command_line(tmp_path, untouched_machi
         # A student too quick: the request waits for the exercise, then is graded.
         status, out, err = asked_while_starting(run, start)
         assert "the exercise is still starting: bringing the lab up" in err, err
-        assert status == 1 and not by_check(json.loads(out))["reach"]["passed"], err
+        assert status == 1, err
+        assert not by_check(grade_record.from_dict(json.loads(out)))["reach"].passed, err
 
         shown = wait_started(start, timeout=120)
         assert run[1] == shown["run"]
