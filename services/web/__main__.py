@@ -60,6 +60,9 @@ def _parser() -> argparse.ArgumentParser:
     get.add_argument("--textbook", action="store_true", required=True,
                      help="the textbook exchange (the only client here)")
     get.add_argument("--address", help="server address to connect to (default: resolve NAME)")
+    get.add_argument("--request-pause-ms", type=float, default=20.0,
+                     help="pause between the handshake and the request (textbook: keeps "
+                          "segment 3 apart from 4; default 20)")
     get.add_argument("--close-pause-ms", type=float, default=20.0,
                      help="pause between the response and the client's FIN (default 20)")
     get.add_argument("--timeout", type=float, default=5.0, help="deadline of each wait, seconds")
@@ -120,7 +123,7 @@ def _fetch(args) -> int:
         print(f"web fetch: --count: at least 1, not {args.count}", file=sys.stderr)
         return 2
     path = (url.path or "/") + (f"?{url.query}" if url.query else "")
-    timing = ClientTiming(close_pause=args.close_pause_ms / 1000, timeout=args.timeout)
+    timing = ClientTiming(args.request_pause_ms / 1000, args.close_pause_ms / 1000, args.timeout)
     for _ in range(args.count):
         status = _fetch_once(args, url, path, port, timing)
         if status:

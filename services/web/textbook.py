@@ -8,7 +8,7 @@ initial sequence numbers; L, R: request and response lengths)::
      1  c>s  SYN       x                 client connect()
      2  s>c  SYN,ACK   y        x+1      server kernel
      3  c>s  ACK       x+1      y+1      client kernel, connect() returns
-     4  c>s  PSH,ACK   x+1      y+1      client: the request in one send()
+     4  c>s  PSH,ACK   x+1      y+1      client: the request in one send() after a pause
      5  s>c  ACK       y+1      x+1+L    server kernel, at once (quick-ACK mode)
      6  s>c  PSH,ACK   y+1      x+1+L    server: one send() after a pause
      7  c>s  ACK       x+1+L    y+1+R    client kernel, at once (quick-ACK mode)
@@ -24,10 +24,19 @@ with both CPUs busy):
   mode, so the kernel ACKs the request and the response at once, in softirq,
   before the application even reads them; TCP_QUICKACK (re-armed after every
   recv, since sending data may put the socket in delayed-ACK "pingpong" mode)
-  keeps it so.  The pauses (server ``response_pause``, client
-  ``close_pause``, 20 ms by default) are margins: without them loopback still
-  gave 11 segments in 300 of 300 runs under load; they keep 5 apart from 6
-  and 7 apart from 8 should the ACK ever be late on an emulated link.
+  keeps it so.  The pauses (client ``request_pause``, server
+  ``response_pause``, client ``close_pause``, 20 ms by default) are margins:
+  without them loopback still gave 11 segments in 300 of 300 runs under load;
+  they keep 3 apart from 4, 5 from 6 and 7 from 8 should one of them be late
+  on an emulated link.  On this project's 2-core machine the client's ACK
+  (3, sent in softirq on one CPU) was seen overtaken by its request (4, sent
+  from the process on the other) on the far side of the routers, 4 fetches
+  in 120 without the request pause: a veth queues a packet on the
+  sending CPU's backlog, and two CPUs drain theirs independently.
+* TCP_QUICKACK is re-armed after a recv of the request only while the head
+  is incomplete: the first data already put the socket in quick-ACK mode and
+  the kernel ACKed it at once (5); a setsockopt racing that ACK on the other
+  CPU was seen to send it a second time.
 * Segment 9 is the one that needs the server's help.  A FIN received in
   ESTABLISHED puts the socket in pingpong mode, so the ACK of the FIN is
   delayed (at least 40 ms) and, when the server closes at once, rides on the
@@ -102,16 +111,18 @@ class TextbookHandler(WebHandler):
 
 def _read_head(sock: socket.socket, deadline: float) -> bytes:
     """The request head (up to the blank line, or what came before EOF or the
-    deadline), re-arming TCP_QUICKACK after every recv."""
+    deadline), re-arming TCP_QUICKACK after every recv that leaves it
+    incomplete."""
     head = b""
     while b"\r\n\r\n" not in head and len(head) < MAX_HEAD:
         if not wait_readable(sock, deadline):
             return b""
         data = sock.recv(RECV_SIZE)
-        quickack(sock)
         if not data:
             break
         head += data
+        if b"\r\n\r\n" not in head:
+            quickack(sock)                 # more of the request to come: ACK it at once too
     return head
 
 
@@ -140,9 +151,11 @@ def _wait_eof(sock: socket.socket, deadline: float) -> bool:
 
 @dataclass(frozen=True)
 class ClientTiming:
-    """The client's pause between receiving the response and sending its FIN
-    (keeps segment 7 apart from 8), and its deadline for every wait."""
+    """The client's pauses between its handshake ACK and its request (keeps
+    segment 3 apart from 4) and between receiving the response and sending
+    its FIN (7 apart from 8), and its deadline for every wait."""
 
+    request_pause: float = 0.020
     close_pause: float = 0.020
     timeout: float = 5.0
 
@@ -195,6 +208,7 @@ def fetch(host_ip: str, host_name: str, path: str = "/", port: int = 80,
         set_nodelay(sock)
         sock.connect((host_ip, port))                                          # 1, 2, 3
         local, remote = sock.getsockname()[:2], sock.getpeername()[:2]
+        time.sleep(timing.request_pause)
         _send_once(sock, request)                                              # 4
         quickack(sock)
         raw = _read_response(sock, time.monotonic() + timing.timeout)          # 5, 6 (7 by kernel)
