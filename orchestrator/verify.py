@@ -73,11 +73,12 @@ def choose(spec: str, names: list[str], topo: Topology) -> list[Check]:
 def settings_of(lab: Lab, serial: bool) -> Settings:
     """How ``lab`` was built and the checks run, as the record keeps it."""
     options = lab.topo.options
-    backends = dict.fromkeys(i.daemon.backend for i in lab.services.all(DHCP_SERVER))
+    backends = tuple(dict.fromkeys(i.daemon.backend for i in lab.services.all(DHCP_SERVER)))
     controller = lab.settings.controller
-    return Settings(options.vlans, ", ".join(backends) or None, options.guests,
+    return Settings(options.vlans, options.dhcp_server, options.guests,
                     serial or controller is not None,
-                    f"{controller.kind} ({', '.join(controller.apps)})" if controller else None)
+                    f"{controller.kind} ({', '.join(controller.apps)})" if controller else None,
+                    backends)
 
 
 def verify(lab: Lab, checks: list[Check], out: Path, serial: bool = False,

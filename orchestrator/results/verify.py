@@ -31,15 +31,17 @@ class Settings:
     """How the lab was built and the checks were run."""
 
     vlans: bool = True
-    dhcp_server: str | None = None        # the backend serving DHCP; None: no DHCP server
+    dhcp_server: str | None = None        # the backend asked for; None: the topology's own
     guests: int | None = None             # as asked; None: the topology's own number
     serial: bool = False                  # one check at a time (else overlapped)
     controller: str | None = None         # "os-ken (l2)"; None: normal mode
+    dhcp_backends: tuple[str, ...] = ()   # the DHCP servers that ran; none: no DHCP server
 
     def describe(self) -> str:
         """As a person reads it: ``VLANs, DHCP server dnsmasq, checks overlapped``."""
         words = ["VLANs" if self.vlans else "flat (no VLANs)",
-                 f"DHCP server {self.dhcp_server}" if self.dhcp_server else "no DHCP server"]
+                 f"DHCP server {', '.join(self.dhcp_backends)}" if self.dhcp_backends
+                 else "no DHCP server"]
         if self.guests is not None:
             words.append(f"{self.guests} guests")
         if self.controller:
@@ -197,8 +199,12 @@ def check_to_dict(c: CheckRecord) -> dict:
 def from_dict(data: dict) -> VerifyRun:
     return VerifyRun(
         data["topology"], tuple(_check(c) for c in data["checks"]),
-        Settings(**data["settings"]), data.get("spec", ""), float(data["seconds"]),
+        _settings(data["settings"]), data.get("spec", ""), float(data["seconds"]),
         data.get("bringup_seconds"), tuple(data.get("unbound", ())))
+
+
+def _settings(data: dict) -> Settings:
+    return Settings(**dict(data, dhcp_backends=tuple(data.get("dhcp_backends", ()))))
 
 
 def _check(c: dict) -> CheckRecord:
@@ -216,8 +222,10 @@ def from_format_1(data: dict) -> VerifyRun:
     settings, each check's ``pcaps`` (points, then a ``merged.pcap``, block
     after block) beside its ``captures`` counts, errata without frames."""
     options = data.get("options") or {}
-    settings = Settings(bool(options.get("vlans", True)), options.get("dhcp_server"),
-                        options.get("guests"), bool(options.get("serial", False)))
+    asked = options.get("dhcp_server")
+    settings = Settings(bool(options.get("vlans", True)), asked, options.get("guests"),
+                        bool(options.get("serial", False)),
+                        dhcp_backends=(asked or "the topology's own (not recorded)",))
     checks = []
     for c in data["checks"]:
         counts = {b["merged"]: b for b in c.get("captures", ())}

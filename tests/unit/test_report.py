@@ -168,7 +168,7 @@ def verify_dir(tmp_path, failed: bool = False, **fields):
     """A verify output directory of :func:`verify_records`, as a run before
     checks overlapped wrote it (no start times)."""
     results.write(VerifyRun("enterprise", tuple(verify_records(tmp_path, failed)),
-                            Settings(vlans=True, dhcp_server="dnsmasq"), "enterprise", 3.0),
+                            Settings(vlans=True, dhcp_backends=("dnsmasq",)), "enterprise", 3.0),
                   tmp_path)
     return tmp_path
 

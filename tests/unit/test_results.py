@@ -29,7 +29,8 @@ def a_run(**changes) -> VerifyRun:
                         alongside=("web",),
                         captures=(CaptureBlock("p/merged.pcap", ("p/a.pcap",), 4, 3),))
     run = VerifyRun("enterprise", (check, replace(check, name="web", alongside=("dora",))),
-                    Settings(False, "isc", 3, True, "os-ken (l2)"), "enterprise", 2.5, 1.5,
+                    Settings(False, "isc", 3, True, "os-ken (l2)", ("isc",)), "enterprise",
+                    2.5, 1.5,
                     ("pc9:pc9-eth0 got no lease",))
     return replace(run, **changes)
 
