@@ -58,8 +58,8 @@ def time_flowlab(topo, runs_base: Path) -> dict:
     lab.start()
     up = time.perf_counter() - start
     bound = len(lab.leases())
-    daemons = list(lab.services.supervisor.running.values())
-    memory = sum(rss_kib(r.proc.pid) for r in daemons)
+    daemons = [pid for pid in map(lab.services.pid, lab.services.all()) if pid is not None]
+    memory = sum(rss_kib(pid) for pid in daemons)
     grown = vswitchd_kib() - before
     start = time.perf_counter()
     lab.stop()

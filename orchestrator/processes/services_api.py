@@ -107,6 +107,11 @@ class Services:
         running = self._supervisor().running.get(instance.name)
         return running.ready_after if running else None
 
+    def pid(self, instance: Instance) -> int | None:
+        """The pid of its running process; None if it is not running."""
+        running = self._supervisor().running.get(instance.name)
+        return running.proc.pid if running and running.proc.poll() is None else None
+
     def started_at(self, instance: Instance) -> float | None:
         """When it was (last) started, in time.monotonic() seconds."""
         running = self._supervisor().running.get(instance.name)

@@ -173,3 +173,15 @@ def test_clients_awaited_within_a_bound_time_return_the_unbound_still_trying(tmp
     assert [(u.node, u.iface) for u in late] == [("here", "b-eth0")]
     assert "held no lease after 1 s" in late[0].reason
     assert all(services.is_running(c) for c in clients)
+
+
+def test_a_running_daemon_has_its_pid_and_a_stopped_one_none(tmp_path, stop_later):
+    services = controlled(Script(tmp_path, "dns-cache", "echo ready; exec sleep 30"))
+    stop_later(services)
+    daemon = services.find("dns-cache", "here")
+    assert services.pid(daemon) is None
+    services.start(daemon)
+    pid = services.pid(daemon)
+    assert pid and Path(f"/proc/{pid}").is_dir()
+    services.stop(daemon)
+    assert services.pid(daemon) is None
